@@ -1,0 +1,111 @@
+"""The public Python API of jobconsole (DESIGN.md, "Public Python API").
+
+Every function takes the database first: a libpq DSN, or None for the usual
+resolution ($JOBCONSOLE_DSN, then the embedded server).
+"""
+from . import db, operations, processes, schema, tasks
+from .errors import BadInput
+from .registry import task
+from .task import Task
+
+__all__ = [
+    "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "abort",
+    "relaunch", "delete", "register_operations", "unregister_operation", "list_operations",
+    "list_monitors", "list_workers", "shutdown_monitor", "shutdown_worker", "kill_worker",
+    "init_db", "vacuum",
+]
+
+register_operations = operations.register_operations
+unregister_operation = operations.unregister_operation
+list_operations = operations.list_operations
+
+
+def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=None,
+             owner=None, metadata=None, priority=0, timeout=None, retries=None):
+    """Queue one run of `operation`; returns its Task.
+
+    `input` must be JSON-serialisable; pass bytes as `rawinput` instead. `domain` and
+    `host` narrow which registration is meant; `timeout` (seconds) and `retries`
+    override the operation's defaults.
+    """
+    if rawinput is not None and input is not None:
+        raise BadInput("give input or rawinput, not both")
+    return schedule_many(dsn, operation, [rawinput if rawinput is not None else input],
+                         raw=rawinput is not None, domain=domain, host=host, owner=owner,
+                         metadata=metadata, priority=priority, timeout=timeout,
+                         retries=retries)[0]
+
+
+def schedule_many(dsn, operation, inputs, *, raw=False, **options):
+    """Queue one run per input in a single statement; returns their Tasks in order."""
+    dsn = db.resolve(dsn)
+    with db.pooled(dsn) as conn:
+        ids = tasks.insert(conn, operation, list(inputs), raw=raw, **options)
+    return [Task(dsn, tid) for tid in ids]
+
+
+def get_task(dsn, tid):
+    """The Task with this id; NotFound if there is none."""
+    dsn = db.resolve(dsn)
+    with db.pooled(dsn) as conn:
+        tasks.get(conn, tid)
+    return Task(dsn, tid)
+
+
+def list_tasks(dsn, **filters):
+    """[TaskInfo], newest first; filters: status, domain, owner, operation, limit, before."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return tasks.list_tasks(conn, **filters)
+
+
+def abort(dsn, tid):
+    with db.pooled(db.resolve(dsn)) as conn:
+        return tasks.abort(conn, tid)
+
+
+def relaunch(dsn, tid):
+    dsn = db.resolve(dsn)
+    with db.pooled(dsn) as conn:
+        return Task(dsn, tasks.relaunch(conn, tid))
+
+
+def delete(dsn, tid):
+    with db.pooled(db.resolve(dsn)) as conn:
+        tasks.delete(conn, tid)
+
+
+def list_monitors(dsn, all=False):
+    with db.pooled(db.resolve(dsn)) as conn:
+        return processes.list_monitors(conn, all=all)
+
+
+def list_workers(dsn, all=False, monitor_id=None):
+    with db.pooled(db.resolve(dsn)) as conn:
+        return processes.list_workers(conn, all=all, monitor_id=monitor_id)
+
+
+def shutdown_monitor(dsn, mid, now=False):
+    with db.pooled(db.resolve(dsn)) as conn:
+        processes.shutdown_monitor(conn, mid, now=now)
+
+
+def shutdown_worker(dsn, wid):
+    with db.pooled(db.resolve(dsn)) as conn:
+        processes.shutdown_worker(conn, wid)
+
+
+def kill_worker(dsn, wid):
+    with db.pooled(db.resolve(dsn)) as conn:
+        processes.kill_worker(conn, wid)
+
+
+def init_db(dsn):
+    """Create or upgrade the jobconsole schema; returns (version before, version after)."""
+    dsn = db.resolve(dsn)
+    with db.connect(dsn, check_schema=False) as conn:
+        return schema.init_db(conn)
+
+
+def vacuum(dsn, days=7):
+    with db.pooled(db.resolve(dsn)) as conn:
+        return tasks.vacuum(conn, days)

@@ -1,0 +1,120 @@
+"""Where the database is, and connections to it with errors a person can act on.
+
+Resolution order (DESIGN.md): an explicit dsn, then $JOBCONSOLE_DSN, then the embedded
+server in the user's data directory, which is started on demand and whose schema is
+created on first use (it is ours; an external database is only touched by `init-db`).
+"""
+import os
+import threading
+from contextlib import contextmanager
+
+import psycopg
+from psycopg import conninfo
+
+from . import schema
+from .errors import DatabaseUnavailable
+
+ENV_DSN = "JOBCONSOLE_DSN"
+_checked = set()          # dsns whose schema this process has verified
+_pools = {}
+_pools_lock = threading.Lock()
+
+
+def resolve(dsn=None):
+    """The dsn to use: explicit, then $JOBCONSOLE_DSN, then the embedded server."""
+    dsn = dsn or os.environ.get(ENV_DSN)
+    if dsn:
+        validate(dsn)
+        return dsn
+    from . import embedded
+    dsn = embedded.ensure_running()
+    if dsn not in _checked:
+        with connect(dsn, check_schema=False) as conn:
+            schema.init_db(conn)
+        _checked.add(dsn)
+    return dsn
+
+
+def validate(dsn):
+    try:
+        conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseUnavailable(f"invalid DSN {redact(dsn)!r}: {_first_line(exc)}") from None
+
+
+def redact(dsn):
+    """The dsn without its password, for messages and the console's status bar."""
+    try:
+        params = conninfo.conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparsable dsn>"
+    if "password" in params:
+        params["password"] = "***"
+    return conninfo.make_conninfo(**params)
+
+
+def describe(dsn):
+    """A short human name for a dsn: user@host:port/dbname."""
+    p = conninfo.conninfo_to_dict(dsn)
+    host = p.get("host") or "localhost"
+    if host.startswith("/"):
+        host = "socket"
+    return f"{p.get('user', '')}@{host}:{p.get('port', 5432)}/{p.get('dbname', '')}".lstrip("@")
+
+
+def connect(dsn, *, autocommit=True, check_schema=True, **kwargs):
+    """A psycopg connection, or DatabaseUnavailable/SchemaError with a one-line reason."""
+    validate(dsn)
+    kwargs.setdefault("connect_timeout", 10)
+    try:
+        conn = psycopg.connect(dsn, autocommit=autocommit, **kwargs)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to {describe(dsn)}: {_first_line(exc)}") from None
+    if check_schema and dsn not in _checked:
+        try:
+            schema.check(conn)
+        except BaseException:
+            conn.close()
+            raise
+        _checked.add(dsn)
+    return conn
+
+
+@contextmanager
+def pooled(dsn):
+    """A connection from this process's pool for dsn (autocommit).
+
+    Library calls (schedule, a task's state) are short and frequent: a pool saves the
+    connection set-up that would otherwise dominate them.
+    """
+    pool = _pool(dsn)
+    try:
+        with pool.connection() as conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {_first_line(exc)}") from None
+
+
+def _pool(dsn):
+    from psycopg_pool import ConnectionPool
+    with _pools_lock:
+        pool = _pools.get(dsn)
+        if pool is None:
+            connect(dsn).close()   # fail early, with a clear error, on a bad server or schema
+            pool = ConnectionPool(dsn, min_size=0, max_size=4, open=True,
+                                  kwargs={"autocommit": True}, name="jobconsole")
+            _pools[dsn] = pool
+        return pool
+
+
+def close_pools():
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
+
+
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__

@@ -1,0 +1,34 @@
+"""Errors a user can cause or fix, each with the exit code the CLI returns for it.
+
+Anything raised as a JobconsoleError is shown as one line, never as a traceback:
+it says what went wrong and, where it can, what to do about it.
+"""
+
+
+class JobconsoleError(Exception):
+    exit_code = 1
+
+
+class BadInput(JobconsoleError):
+    """The caller gave something unusable: unparsable JSON, a bad option."""
+    exit_code = 2
+
+
+class NotFound(JobconsoleError):
+    """An unknown task, worker, monitor or operation."""
+    exit_code = 3
+
+
+class DatabaseUnavailable(JobconsoleError):
+    """Bad DSN, server down or unreachable, embedded server that will not start."""
+    exit_code = 4
+
+
+class SchemaError(JobconsoleError):
+    """The jobconsole schema is missing, or from another version."""
+    exit_code = 5
+
+
+class Conflict(JobconsoleError):
+    """The request is valid but the object's state forbids it (delete a running task)."""
+    exit_code = 6

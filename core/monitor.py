@@ -1,0 +1,315 @@
+"""A monitor: one process per host and domain that spawns, supervises, scales and kills
+workers, and reaps what dead monitors of any host left behind.
+
+It sleeps on LISTEN (control requests, newly queued tasks) and ticks at least every
+half second: reap exited children, carry out aborts, timeouts and kill requests, scale
+the pool, beat its heart. Killing a worker happens inside a transaction that holds the
+worker's row lock, which the worker's own claim statement needs: so a worker can never
+claim a new task while it is being killed for an old one.
+"""
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+
+from . import db
+from .errors import BadInput, Conflict
+from .hosts import this_host
+from .timing import Timing
+
+log = logging.getLogger("jobconsole.monitor")
+
+LIVE_WORKER = "('starting', 'running', 'stopping')"
+
+# The task a dead or killed worker was running ends here. An abort or timeout that was
+# under way wins; otherwise it is a crash, and %(reason)s says what happened.
+END_TASKS_OF_WORKERS = """
+update jobconsole.task set
+    status = case when status = 'aborting' then
+                 case when error_kind = 'timeout' then 'failed' else 'aborted' end
+             else 'failed' end,
+    error_kind = case when status = 'aborting' then error_kind else 'crash' end,
+    traceback = case when status = 'aborting' then traceback else %(reason)s end,
+    finished = now()
+where worker_id = any(%(workers)s) and status in ('running', 'aborting')
+returning id, status
+"""
+
+# Monitors whose heartbeat is stale (any host), or one this monitor takes over, are
+# dead; so are their workers, and the tasks those were running.
+_REAP = f"""
+with dead as (
+    update jobconsole.monitor set status = 'dead', finished = now()
+    where status in ('running', 'stopping') and id <> %(me)s
+      and (heartbeat < now() - make_interval(secs => %(stale)s) or id = %(takeover)s)
+    returning id
+)
+update jobconsole.worker set status = 'dead', finished = now(),
+    reason = 'its monitor stopped beating'
+where monitor_id in (select id from dead) and status in {LIVE_WORKER}
+returning id
+"""
+
+
+class Monitor:
+    def __init__(self, dsn, *, domain="default", min_workers=1, max_workers=None,
+                 max_runs=None, max_mem=None, host=None, timing=None):
+        max_workers = max_workers if max_workers is not None else min_workers
+        if min_workers < 0 or max_workers < 1 or max_workers < min_workers:
+            raise BadInput(f"need 0 <= min workers <= max workers and max workers >= 1 "
+                           f"(got {min_workers} and {max_workers})")
+        self.dsn = dsn
+        self.domain = domain
+        self.host = host or this_host()
+        self.min_workers, self.max_workers = min_workers, max_workers
+        self.options = dict(min_workers=min_workers, max_workers=max_workers,
+                            max_runs=max_runs, max_mem=max_mem)
+        self.timing = timing or Timing.from_env()
+        self.procs = {}            # worker id -> Popen
+        self.idle_since = {}       # worker id -> monotonic time it was first seen idle
+        self.stopping = None       # None, 'graceful' or 'now'
+        self.next_beat = 0.0
+        self.spawn_backoff = 0.0
+        self.next_spawn = 0.0
+        self.id = None
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def run(self):
+        """Run in the foreground until stopped (signal or request); returns the exit code."""
+        self.conn = db.connect(self.dsn)
+        self.register()
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.conn.execute("listen jobconsole_control")
+            self.conn.execute("listen jobconsole_queued")
+            log.info("monitor %s started for domain %r on %s (pid %s)",
+                     self.id, self.domain, self.host, os.getpid())
+            while not (self.stopping and not self.procs):
+                self.tick()
+                self.sleep(0.5)
+        finally:
+            try:
+                self.stop_workers("its monitor was shut down")
+                self.conn.execute(
+                    "update jobconsole.monitor set status = 'stopped', finished = now() "
+                    "where id = %s and status in ('running', 'stopping')", (self.id,))
+            finally:
+                for s, handler in previous.items():
+                    signal.signal(s, handler)
+                self.conn.close()
+        log.info("monitor %s stopped", self.id)
+        return 0
+
+    def register(self):
+        """Insert this monitor's row, taking over from a dead one on this host and domain."""
+        for mid, pid, fresh in self.conn.execute(
+                "select id, pid, heartbeat > now() - make_interval(secs => %s) "
+                "from jobconsole.monitor where host = %s and domain = %s "
+                "and status in ('running', 'stopping')",
+                (self.timing.stale, self.host, self.domain)).fetchall():
+            if fresh and psutil.pid_exists(pid):
+                raise Conflict(f"a monitor for domain {self.domain!r} already runs on "
+                               f"{self.host} (monitor {mid}, pid {pid})")
+            self.reap(takeover=mid)
+        self.id = self.conn.execute(
+            "insert into jobconsole.monitor (host, domain, pid, options) values (%s, %s, %s, %s) "
+            "returning id", (self.host, self.domain, os.getpid(), json.dumps(self.options))
+        ).fetchone()[0]
+
+    def _on_signal(self, signum, frame):
+        if self.stopping == "now":
+            self.timing = Timing(**{**self.timing.__dict__, "kill_grace": 0.0})
+        self.stopping = "now"
+
+    def sleep(self, seconds):
+        for _ in self.conn.notifies(timeout=seconds, stop_after=1):
+            pass
+
+    # -- one turn of the loop -----------------------------------------------------------
+
+    def tick(self):
+        if time.monotonic() >= self.next_beat:
+            self.next_beat = time.monotonic() + self.timing.heartbeat
+            self.beat()
+            self.reap()
+        self.reap_children()
+        state = self.worker_states()
+        for wid, kill_requested, tid, status, overdue in state:
+            if wid not in self.procs:
+                continue
+            if overdue:
+                self.conn.execute(
+                    "update jobconsole.task set status = 'aborting', error_kind = 'timeout', "
+                    "traceback = format('timed out after %%s s', timeout) "
+                    "where id = %s and status = 'running'", (tid,))
+                status = "aborting"
+            if kill_requested:
+                self.kill(wid, "killed on request", task_reason="its worker was killed on request")
+            elif status == "aborting":
+                self.kill(wid, f"killed to abort task {tid}", only_if_aborting=True)
+        if self.stopping:
+            self.stop_workers("its monitor was shut down", graceful=self.stopping == "graceful")
+        else:
+            self.scale(state)
+
+    def beat(self):
+        row = self.conn.execute(
+            "update jobconsole.monitor set heartbeat = now() where id = %s "
+            "returning status, stop_requested", (self.id,)).fetchone()
+        if row is None or row[0] == "dead":
+            # we were silent long enough for another monitor to declare us dead (a
+            # suspended laptop, a frozen VM): our workers' tasks are already failed.
+            log.error("monitor %s was declared dead by another monitor: stopping", self.id)
+            self.stopping = "now"
+        elif row[1] and not self.stopping:
+            self.stopping = row[1]
+            log.info("monitor %s: %s stop requested", self.id, row[1])
+
+    def worker_states(self):
+        """[(worker id, kill requested, task id, task status, overdue)] of live workers."""
+        return self.conn.execute(
+            "select w.id, w.kill_requested, t.id, t.status, "
+            "coalesce(t.status = 'running' and t.started + make_interval(secs => t.timeout) < now(), false) "
+            "from jobconsole.worker w left join jobconsole.task t "
+            "on t.worker_id = w.id and t.status in ('running', 'aborting') "
+            f"where w.monitor_id = %s and w.status in {LIVE_WORKER}", (self.id,)).fetchall()
+
+    # -- workers ------------------------------------------------------------------------
+
+    def spawn(self):
+        wid = self.conn.execute(
+            "insert into jobconsole.worker (monitor_id, host, domain) values (%s, %s, %s) "
+            "returning id", (self.id, self.host, self.domain)).fetchone()[0]
+        env = dict(os.environ, JOBCONSOLE_DSN=self.dsn, JOBCONSOLE_HOST=self.host,
+                   JOBCONSOLE_MONITOR_PID=str(os.getpid()))
+        # A session of its own: a Ctrl-C in the monitor's terminal is the monitor's to
+        # handle (it kills its workers), not something each worker should die of alone.
+        proc = subprocess.Popen([sys.executable, "-m", "core.worker", str(wid)], env=env,
+                                start_new_session=True, stdin=subprocess.DEVNULL)
+        self.conn.execute("update jobconsole.worker set pid = %s where id = %s", (proc.pid, wid))
+        proc.started = time.monotonic()
+        self.procs[wid] = proc
+        log.info("monitor %s: started worker %s (pid %s)", self.id, wid, proc.pid)
+
+    def reap_children(self):
+        for wid, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            del self.procs[wid]
+            self.idle_since.pop(wid, None)
+            how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            if code != 0 and time.monotonic() - proc.started < 5:
+                # dying at start-up (a broken import, a bad environment): back off
+                self.spawn_backoff = min(30.0, max(1.0, self.spawn_backoff * 2))
+                self.next_spawn = time.monotonic() + self.spawn_backoff
+            elif code == 0:
+                self.spawn_backoff = 0.0
+            self.end_worker(wid, "stopped" if code == 0 else "dead", f"process ended ({how})",
+                            f"its worker process died ({how})")
+            log.log(logging.INFO if code == 0 else logging.WARNING,
+                    "monitor %s: worker %s (pid %s) ended: %s", self.id, wid, proc.pid, how)
+
+    def end_worker(self, wid, status, reason, task_reason):
+        with self.conn.transaction():
+            ended = self.conn.execute(END_TASKS_OF_WORKERS,
+                                      dict(workers=[wid], reason=task_reason)).fetchall()
+            self.conn.execute(
+                "update jobconsole.worker set status = %s, finished = now(), "
+                f"reason = coalesce(reason, %s) where id = %s and status in {LIVE_WORKER}",
+                (status, reason, wid))
+        for tid, tstatus in ended:
+            log.warning("monitor %s: task %s %s (%s)", self.id, tid, tstatus, task_reason)
+
+    def kill(self, wid, reason, task_reason=None, only_if_aborting=False):
+        """Kill a worker's process (TERM, then KILL) and end its task, under its row lock."""
+        proc = self.procs.get(wid)
+        with self.conn.transaction():
+            locked = self.conn.execute(
+                f"select 1 from jobconsole.worker where id = %s and status in {LIVE_WORKER} "
+                "for update", (wid,)).fetchone()
+            current = self.conn.execute(
+                "select id, status from jobconsole.task where worker_id = %s "
+                "and status in ('running', 'aborting')", (wid,)).fetchone()
+            if not locked or (only_if_aborting and (current is None or current[1] != "aborting")):
+                return   # the task finished on its own meanwhile: nothing to kill
+            if proc is not None:
+                terminate(proc, self.timing.kill_grace)
+            self.conn.execute(END_TASKS_OF_WORKERS,
+                              dict(workers=[wid], reason=task_reason or reason))
+            self.conn.execute(
+                "update jobconsole.worker set status = 'stopped', finished = now(), reason = %s "
+                "where id = %s", (reason, wid))
+        self.procs.pop(wid, None)
+        self.idle_since.pop(wid, None)
+        log.info("monitor %s: worker %s %s", self.id, wid, reason)
+
+    def scale(self, state):
+        """Keep between min and max workers, as many as busy ones plus queued tasks."""
+        live = [row for row in state if row[0] in self.procs]
+        busy = sum(1 for row in live if row[2] is not None)
+        queued = self.conn.execute(
+            "select count(*) from (select 1 from jobconsole.task where status = 'queued' "
+            "and domain = %s and (host is null or host = %s) and operation in "
+            "(select name from jobconsole.operation where domain = %s and host = %s) "
+            "limit %s) q",
+            (self.domain, self.host, self.domain, self.host, self.max_workers)).fetchone()[0]
+        target = max(self.min_workers, min(self.max_workers, busy + queued))
+        starting = len(self.procs) - len(live)   # spawned, not yet in the state query
+        missing = target - len(self.procs)
+        if missing > 0 and time.monotonic() >= self.next_spawn:
+            for _ in range(missing):
+                self.spawn()
+        now = time.monotonic()
+        idle = [row[0] for row in live if row[2] is None]
+        for wid in list(self.idle_since):
+            if wid not in idle:
+                del self.idle_since[wid]
+        for wid in idle:
+            self.idle_since.setdefault(wid, now)
+        excess = len(self.procs) - starting - target
+        # shrink slowly: a worker idle for a while, one at a time
+        for wid in sorted(idle, key=self.idle_since.get)[:max(0, excess)][:1]:
+            if now - self.idle_since[wid] > 10 * self.timing.heartbeat:
+                self.conn.execute("update jobconsole.worker set shutdown_requested = true "
+                                  "where id = %s", (wid,))
+                self.idle_since.pop(wid)
+
+    def stop_workers(self, reason, graceful=False):
+        if graceful:
+            self.conn.execute(
+                "update jobconsole.worker set shutdown_requested = true "
+                f"where monitor_id = %s and status in {LIVE_WORKER}", (self.id,))
+            return
+        for wid in list(self.procs):
+            self.kill(wid, "stopped with its monitor", task_reason=reason)
+
+    # -- what other monitors left behind --------------------------------------------------
+
+    def reap(self, takeover=None):
+        with self.conn.transaction():
+            workers = [r[0] for r in self.conn.execute(
+                _REAP, dict(me=self.id or 0, stale=self.timing.stale, takeover=takeover))]
+            if workers:
+                ended = self.conn.execute(END_TASKS_OF_WORKERS, dict(
+                    workers=workers, reason="its worker's monitor stopped beating")).fetchall()
+                log.warning("monitor %s: reaped dead workers %s, tasks %s",
+                            self.id, workers, [t for t, _ in ended])
+
+
+def terminate(proc, grace):
+    """SIGTERM, then SIGKILL after `grace` seconds; waits for the process to be gone."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

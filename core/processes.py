@@ -1,0 +1,104 @@
+"""Monitors and workers as the database sees them, and requests to them.
+
+Requests are written to the database and announced on `jobconsole_control`, so they
+reach the owning monitor on whatever host it runs.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from .errors import Conflict, NotFound
+
+_LIVE = ("starting", "running", "stopping")
+
+
+@dataclass(frozen=True)
+class MonitorInfo:
+    id: int
+    host: str
+    domain: str
+    pid: int
+    options: dict
+    status: str
+    started: datetime
+    heartbeat: datetime
+    finished: datetime | None
+    workers: int            # live workers
+    heartbeat_age: float    # seconds since its last heartbeat
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: int
+    monitor_id: int
+    host: str
+    domain: str
+    pid: int | None
+    status: str
+    runs: int
+    mem_mb: int | None
+    reason: str | None
+    started: datetime
+    heartbeat: datetime
+    finished: datetime | None
+    task_id: int | None     # the task it is running now
+
+
+def list_monitors(conn, *, all=False):
+    rows = conn.execute(
+        "select m.id, m.host, m.domain, m.pid, m.options, m.status, m.started, m.heartbeat, "
+        "m.finished, (select count(*) from jobconsole.worker w where w.monitor_id = m.id "
+        "and w.status in ('starting', 'running', 'stopping')), "
+        "extract(epoch from now() - m.heartbeat)::float8 "
+        "from jobconsole.monitor m where %s or m.status in ('running', 'stopping') "
+        "order by m.id", (all,)).fetchall()
+    return [MonitorInfo(*r) for r in rows]
+
+
+def list_workers(conn, *, all=False, monitor_id=None):
+    rows = conn.execute(
+        "select w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.runs, w.mem_mb, "
+        "w.reason, w.started, w.heartbeat, w.finished, t.id "
+        "from jobconsole.worker w left join jobconsole.task t "
+        "on t.worker_id = w.id and t.status in ('running', 'aborting') "
+        "where (%s or w.status in ('starting', 'running', 'stopping')) "
+        "and (%s::int is null or w.monitor_id = %s) order by w.id",
+        (all, monitor_id, monitor_id)).fetchall()
+    return [WorkerInfo(*r) for r in rows]
+
+
+def shutdown_monitor(conn, mid, now=False):
+    """Ask a monitor to stop: gracefully (workers finish their task) or now (killed)."""
+    row = conn.execute(
+        "update jobconsole.monitor set stop_requested = %s "
+        "where id = %s and status in ('running', 'stopping') returning id",
+        ("now" if now else "graceful", mid)).fetchone()
+    if row is None:
+        _missing(conn, "monitor", mid)
+    conn.execute("select pg_notify('jobconsole_control', 'monitor')")
+
+
+def shutdown_worker(conn, wid):
+    """Ask a worker to exit after its current task."""
+    _request_worker(conn, wid, "shutdown_requested")
+
+
+def kill_worker(conn, wid):
+    """Have the worker's monitor kill it now; its task fails as a crash."""
+    _request_worker(conn, wid, "kill_requested")
+
+
+def _request_worker(conn, wid, column):
+    row = conn.execute(
+        f"update jobconsole.worker set {column} = true "
+        "where id = %s and status in ('starting', 'running', 'stopping') returning id",
+        (wid,)).fetchone()
+    if row is None:
+        _missing(conn, "worker", wid)
+    conn.execute("select pg_notify('jobconsole_control', 'worker')")
+
+
+def _missing(conn, kind, oid):
+    row = conn.execute(f"select status from jobconsole.{kind} where id = %s", (oid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no {kind} {oid}")
+    raise Conflict(f"{kind} {oid} is already {row[0]}")

@@ -1,0 +1,112 @@
+"""Operations: Python functions registered with the `@task` decorator.
+
+The decorator only records the function in this process. `register_operations` then
+imports a file or module and writes what it declared to the database, so that the
+monitors of a host and domain know what their workers can run and where to import it.
+"""
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+
+from .errors import BadInput
+
+DEFAULT_DOMAIN = "default"
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    func: object
+    domain: str = DEFAULT_DOMAIN
+    timeout: float | None = None
+    retries: int = 0
+
+    @property
+    def module(self):
+        return self.func.__module__
+
+
+# name -> {domain -> Operation}: one name may exist in several domains
+_operations = {}
+
+
+def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, name=None):
+    """Declare an operation: `@task` or `@task(domain=..., timeout=seconds, retries=N)`.
+
+    The function takes one argument, the running task, and is returned unchanged.
+    """
+    if timeout is not None and timeout <= 0:
+        raise BadInput(f"timeout must be positive, got {timeout!r}")
+
+    def register(f):
+        op = Operation(name or f.__name__, f, domain, timeout, retries)
+        _operations.setdefault(op.name, {})[domain] = op
+        return f
+
+    return register(func) if func is not None else register
+
+
+def lookup(name, domain):
+    return _operations.get(name, {}).get(domain)
+
+
+def declared_in(module_name):
+    """Operations whose functions live in the module `module_name`."""
+    return [op for by_domain in _operations.values() for op in by_domain.values()
+            if op.module == module_name]
+
+
+def load(path):
+    """Import a file (path ending in .py) or a dotted module; returns the module name.
+
+    An import error in user code is reported as BadInput with its last frame, not as
+    a traceback from jobconsole.
+    """
+    try:
+        if path.endswith(".py") or os.sep in path:
+            file = os.path.abspath(path)
+            if not os.path.isfile(file):
+                raise BadInput(f"no such file: {path}")
+            module_name = "jobconsole_ops_" + _slug(file)
+            if module_name not in sys.modules:
+                spec = importlib.util.spec_from_file_location(module_name, file)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[module_name] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[module_name]
+                    raise
+            return module_name
+        importlib.import_module(path)
+        return path
+    except BadInput:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and path.startswith(exc.name):
+            raise BadInput(f"no module named {path!r} (not importable from here)") from None
+        raise BadInput(f"cannot import {path}: {_describe(exc)}") from None
+    except Exception as exc:
+        raise BadInput(f"cannot import {path}: {_describe(exc)}") from None
+
+
+def source_of(module_name):
+    """The path a worker imports to get a module back: its file, or its dotted name."""
+    if module_name.startswith("jobconsole_ops_"):
+        return inspect.getfile(sys.modules[module_name])
+    return module_name
+
+
+def _slug(file):
+    import hashlib
+    return hashlib.sha1(file.encode()).hexdigest()[:12]
+
+
+def _describe(exc):
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}, line {frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"

@@ -1,0 +1,152 @@
+"""What an operation sees while it runs: its input, its output, its log.
+
+`TaskRun` is the argument every operation receives. Log lines are collected in a
+`LogBuffer`, which the worker drains in batches: a background thread writes them every
+few tenths of a second, and whatever is left goes out with the task's final status in
+the same statement, so a finished task always has its whole log.
+"""
+import contextlib
+import io
+import json
+import logging
+import sys
+import threading
+import time
+
+from .tasks import to_json_text
+
+
+class LogBuffer:
+    """Thread-safe list of (timestamp, line) waiting to be written."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._lines = []
+        self.task_id = None
+
+    def add(self, line):
+        # PostgreSQL text cannot hold NUL; everything else is stored as written.
+        line = line.replace("\x00", "\ufffd")
+        with self._lock:
+            self._lines.append((time.time(), line))
+
+    def take(self):
+        """(task_id, [timestamps], [lines]) of everything buffered, emptying it."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            return self.task_id, [t for t, _ in lines], [l for _, l in lines]
+
+    def __len__(self):
+        return len(self._lines)
+
+
+class _LineWriter(io.TextIOBase):
+    """A text stream that turns writes into log lines (partial lines wait for '\\n')."""
+
+    def __init__(self, buffer, tee=None):
+        self._buffer = buffer
+        self._partial = ""
+        self._tee = tee
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if self._tee is not None:
+            self._tee.write(text)
+        lines = (self._partial + text).split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._buffer.add(line)
+        return len(text)
+
+    def flush(self):
+        if self._tee is not None:
+            self._tee.flush()
+
+    def close_line(self):
+        if self._partial:
+            self._buffer.add(self._partial)
+            self._partial = ""
+
+
+class _BufferHandler(logging.Handler):
+    def __init__(self, buffer, level):
+        super().__init__(level)
+        self._buffer = buffer
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record):
+        try:
+            for line in self.format(record).split("\n"):
+                self._buffer.add(line)
+        except Exception:
+            self.handleError(record)
+
+
+class TaskRun:
+    """The running task handed to an operation."""
+
+    def __init__(self, tid, operation, input, raw_input, metadata, attempt, buffer):
+        self.id = tid
+        self.operation = operation
+        self._input = input
+        self.raw_input = raw_input
+        self.metadata = metadata
+        self.attempt = attempt
+        self._buffer = buffer
+        self._output = None
+        self._raw_output = None
+
+    @property
+    def input(self):
+        """The JSON input, or the raw bytes when the task was given `rawinput`."""
+        return self.raw_input if self.raw_input is not None else self._input
+
+    def save_output(self, value, raw=False):
+        """Record the task's output: JSON-serialisable data, or bytes with raw=True."""
+        if raw:
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise TypeError("save_output(raw=True) takes bytes")
+            self._raw_output, self._output = bytes(value), None
+        else:
+            self._output, self._raw_output = to_json_text(value, "output"), None
+
+    def log(self, *parts):
+        """Write one line to the task's log (without capturing anything)."""
+        self._buffer.add(" ".join(str(p) for p in parts))
+
+    @contextlib.contextmanager
+    def capturelogs(self, std=False, level=logging.INFO, tee=False):
+        """Send `logging` records (at `level` and above) and, with std=True, stdout and
+        stderr to the task's log. With tee=True the worker's own streams still get them.
+        """
+        root = logging.getLogger()
+        handler = _BufferHandler(self._buffer, level)
+        saved_level = root.level
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > level:
+            root.setLevel(level)
+        streams = []
+        try:
+            if std:
+                out = _LineWriter(self._buffer, sys.stdout if tee else None)
+                err = _LineWriter(self._buffer, sys.stderr if tee else None)
+                streams = [out, err]
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    yield self
+            else:
+                yield self
+        finally:
+            for stream in streams:
+                stream.close_line()
+            root.removeHandler(handler)
+            root.setLevel(saved_level)
+
+    def result(self):
+        """(json output text or None, raw bytes or None)."""
+        return self._output, self._raw_output
+
+
+def decode_output(text):
+    return None if text is None else json.loads(text)

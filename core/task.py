@@ -1,0 +1,103 @@
+"""A handle on a task, for the code that scheduled it: read its state, wait, abort."""
+import time
+
+from . import db, tasks
+from .tasks import FINISHED
+
+
+class Task:
+    """A task in the database. Every attribute read asks the database afresh."""
+
+    def __init__(self, dsn, tid):
+        self.dsn = dsn
+        self.id = tid
+
+    def __repr__(self):
+        return f"<Task {self.id}>"
+
+    def __eq__(self, other):
+        return isinstance(other, Task) and (self.dsn, self.id) == (other.dsn, other.id)
+
+    def __hash__(self):
+        return hash((self.dsn, self.id))
+
+    def info(self):
+        with db.pooled(self.dsn) as conn:
+            return tasks.get(conn, self.id)
+
+    @property
+    def state(self):
+        return self.info().status
+
+    status = state
+
+    @property
+    def output(self):
+        info = self.info()
+        return info.raw_output if info.raw_output is not None else info.output
+
+    @property
+    def input(self):
+        info = self.info()
+        return info.raw_input if info.raw_input is not None else info.input
+
+    @property
+    def traceback(self):
+        return self.info().traceback
+
+    @property
+    def error_kind(self):
+        return self.info().error_kind
+
+    @property
+    def metadata(self):
+        return self.info().metadata
+
+    def logs(self, fromid=None):
+        """[(id, line)] in order; `fromid` returns only the lines after that id."""
+        with db.pooled(self.dsn) as conn:
+            return tasks.logs(conn, self.id, after=fromid or 0)
+
+    def abort(self):
+        with db.pooled(self.dsn) as conn:
+            return tasks.abort(conn, self.id)
+
+    def join(self, timeout=None):
+        """Wait until the task is done, failed or aborted; returns self.
+
+        Woken by the task's status notifications; a poll every second guards against
+        a missed one. Raises TimeoutError after `timeout` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with db.connect(self.dsn) as conn:
+            conn.execute("listen jobconsole_task")
+            while tasks.get(conn, self.id).status not in FINISHED:
+                wait = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+                if wait <= 0:
+                    raise TimeoutError(f"task {self.id} not finished after {timeout} s")
+                ids = str(self.id)
+                for note in conn.notifies(timeout=wait):
+                    if note.payload == "*" or ids in note.payload.split(","):
+                        break
+        return self
+
+    def follow(self, fromid=None, poll=1.0):
+        """Yield (id, line) of the log as it is written, until the task has finished.
+
+        Woken by `jobconsole_log` notifications; `poll` seconds is the safety net.
+        """
+        last = fromid or 0
+        with db.connect(self.dsn) as conn:
+            conn.execute("listen jobconsole_log")
+            conn.execute("listen jobconsole_task")
+            while True:
+                # read the status before the lines: lines written before it finished
+                # are then certain to be in the final read
+                finished = tasks.get(conn, self.id).status in FINISHED
+                for lid, line in tasks.logs(conn, self.id, after=last):
+                    last = lid
+                    yield lid, line
+                if finished:
+                    return
+                for _ in conn.notifies(timeout=poll, stop_after=1):
+                    pass

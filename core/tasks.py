@@ -1,0 +1,181 @@
+"""Tasks in the database: create, read, list, abort, relaunch, delete."""
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from . import db
+from .errors import BadInput, Conflict, NotFound
+from .operations import resolve_operation
+
+FINISHED = ("done", "failed", "aborted")
+STATUSES = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: int
+    operation: str
+    domain: str
+    host: str | None
+    status: str
+    input: object
+    raw_input: bytes | None
+    output: object
+    raw_output: bytes | None
+    error_kind: str | None
+    traceback: str | None
+    owner: str | None
+    metadata: dict | None
+    priority: int
+    timeout: float | None
+    attempt: int
+    retries: int
+    worker_id: int | None
+    queued: datetime
+    started: datetime | None
+    finished: datetime | None
+
+    @property
+    def finished_ok(self):
+        return self.status == "done"
+
+    def as_json(self):
+        """A JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, (bytes, memoryview)):
+                value = f"<{len(value)} bytes>"
+            elif isinstance(value, datetime):
+                value = value.isoformat()
+            out[f.name] = value
+        return out
+
+
+COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
+
+
+def to_json_text(value, what="input"):
+    """JSON text for a jsonb column, or BadInput saying how to pass other data."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"{what} is not JSON-serialisable ({exc}): pass bytes as "
+                       f"raw{what}= instead") from None
+
+
+def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
+           metadata=None, priority=0, timeout=None, retries=None):
+    """Insert one task per input in one statement; returns their ids in input order."""
+    op_domain, op_timeout, op_retries = resolve_operation(conn, operation, domain, host)
+    if raw:
+        if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
+            raise BadInput("rawinput must be bytes")
+        json_inputs, raw_inputs = [None] * len(inputs), [bytes(i) for i in inputs]
+    else:
+        json_inputs, raw_inputs = [to_json_text(i) for i in inputs], [None] * len(inputs)
+    meta = to_json_text(metadata, "metadata") if metadata is not None else None
+    if timeout is not None and timeout <= 0:
+        raise BadInput(f"timeout must be positive, got {timeout!r}")
+    rows = conn.execute(
+        "insert into jobconsole.task (operation, domain, host, input, raw_input, owner, "
+        "metadata, priority, timeout, retries) "
+        "select %s, %s, %s, i, r, %s, %s::jsonb, %s, %s, %s "
+        "from unnest(%s::jsonb[], %s::bytea[]) with ordinality as u(i, r, n) order by n "
+        "returning id",
+        (operation, op_domain, host, owner, meta, priority,
+         timeout if timeout is not None else op_timeout,
+         retries if retries is not None else op_retries,
+         json_inputs, raw_inputs)).fetchall()
+    return [r[0] for r in rows]
+
+
+def get(conn, tid):
+    row = conn.execute(f"select {COLUMNS} from jobconsole.task where id = %s", (tid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no task {tid}")
+    return TaskInfo(*row)
+
+
+def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, limit=100,
+               before=None):
+    """Newest first; `before` is the keyset cursor (an id) for the next page."""
+    if status is not None and status not in STATUSES:
+        raise BadInput(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+    rows = conn.execute(
+        f"select {COLUMNS} from jobconsole.task where true "
+        "and (%(status)s::text is null or status = %(status)s) "
+        "and (%(domain)s::text is null or domain = %(domain)s) "
+        "and (%(owner)s::text is null or owner = %(owner)s) "
+        "and (%(operation)s::text is null or operation = %(operation)s) "
+        "and (%(before)s::bigint is null or id < %(before)s) "
+        "order by id desc limit %(limit)s",
+        dict(status=status, domain=domain, owner=owner, operation=operation,
+             before=before, limit=limit)).fetchall()
+    return [TaskInfo(*r) for r in rows]
+
+
+def abort(conn, tid):
+    """Abort a task; returns its new status ('aborted' or 'aborting').
+
+    A task not yet running is aborted at once and will never run. A running one becomes
+    'aborting', and the monitor that owns its worker kills that process.
+    """
+    with conn.transaction():
+        row = conn.execute(
+            "update jobconsole.task set "
+            "status = case when status = 'running' then 'aborting' else 'aborted' end, "
+            "error_kind = 'abort', "
+            "finished = case when status = 'running' then null else now() end "
+            "where id = %s and status in ('waiting', 'queued', 'running') returning status",
+            (tid,)).fetchone()
+        if row is None:
+            current = get(conn, tid).status
+            if current in ("aborting", "aborted"):
+                return current
+            raise Conflict(f"task {tid} is already {current}")
+        if row[0] == "aborting":
+            conn.execute("select pg_notify('jobconsole_control', 'abort')")
+    return row[0]
+
+
+def relaunch(conn, tid):
+    """A new task with the same operation, input and settings; returns its id."""
+    row = conn.execute(
+        "insert into jobconsole.task (operation, domain, host, input, raw_input, owner, "
+        "metadata, priority, timeout, retries) "
+        "select operation, domain, host, input, raw_input, owner, metadata, priority, "
+        "timeout, retries from jobconsole.task where id = %s returning id", (tid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no task {tid}")
+    return row[0]
+
+
+def delete(conn, tid):
+    """Delete a task that is not running (queued, waiting or finished), with its logs."""
+    row = conn.execute(
+        "delete from jobconsole.task where id = %s and status not in ('running', 'aborting') "
+        "returning id", (tid,)).fetchone()
+    if row is None:
+        status = get(conn, tid).status
+        raise Conflict(f"task {tid} is {status}: abort it first")
+
+
+def logs(conn, tid, after=0, limit=None):
+    """[(id, line)] of a task's log after line id `after`, oldest first."""
+    return conn.execute(
+        "select id, line from jobconsole.log where task_id = %s and id > %s order by id "
+        "limit %s", (tid, after, limit)).fetchall()
+
+
+def vacuum(conn, days):
+    """Delete tasks finished more than `days` days ago, and ended workers and monitors."""
+    with conn.transaction():
+        tasks = conn.execute(
+            "delete from jobconsole.task where status in ('done', 'failed', 'aborted') "
+            "and finished < now() - make_interval(days => %s)", (days,)).rowcount
+        monitors = conn.execute(
+            "delete from jobconsole.monitor where status in ('stopped', 'dead') "
+            "and coalesce(finished, heartbeat) < now() - make_interval(days => %s)",
+            (days,)).rowcount
+    return {"tasks": tasks, "monitors": monitors}

@@ -1,0 +1,243 @@
+"""A worker: one OS process that claims and runs the tasks of one domain, one at a time.
+
+Started by its monitor as `python -m core.worker WORKER_ID` with $JOBCONSOLE_DSN set.
+The hot path is one statement per task (`_STEP`): it records the previous task's
+result and log tail, and claims the next task, in a single round trip and commit.
+A companion thread on its own connection writes heartbeats and streams the log of a
+long task. The worker dies with its monitor (PR_SET_PDEATHSIG), so a monitor killed
+with SIGKILL leaves no orphans.
+"""
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+import psutil
+
+from . import db, registry
+from .runtime import LogBuffer, TaskRun
+from .timing import Timing
+
+# One round trip per task. `me` locks this worker's row first: a monitor that is
+# killing this worker holds that lock, so a statement racing with the kill waits, then
+# finds the worker no longer running and neither records nor claims anything.
+_STEP = """
+with me as (
+    update jobconsole.worker set runs = runs + %(finished)s
+    where id = %(wid)s and status = 'running'
+    returning id
+), logged as (
+    insert into jobconsole.log (task_id, ts, line)
+    select %(prev)s, to_timestamp(u.t), u.l
+    from unnest(%(ts)s::float8[], %(lines)s::text[]) as u(t, l)
+    where exists (select from me)
+), finish as (
+    -- an abort or timeout requested while the task ran wins over its result
+    update jobconsole.task set
+        status = case when status = 'aborting' then
+                     case when error_kind = 'timeout' then 'failed' else 'aborted' end
+                 else %(status)s end,
+        output = %(output)s::jsonb,
+        raw_output = %(raw_output)s,
+        error_kind = case when status = 'aborting' then error_kind else %(kind)s end,
+        traceback = case when status = 'aborting' then traceback else %(traceback)s end,
+        finished = now()
+    where id = %(prev)s and worker_id = %(wid)s and status in ('running', 'aborting')
+      and exists (select from me)
+), next as (
+    select id from jobconsole.task
+    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
+      and operation = any(%(ops)s) and %(claim)s and exists (select from me)
+    order by priority desc, id
+    limit 1
+    for update skip locked
+), claimed as (
+    update jobconsole.task t set status = 'running', started = now(), worker_id = %(wid)s
+    from next where t.id = next.id
+    returning t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+)
+select exists (select from me), c.* from (select) as one left join claimed c on true
+"""
+
+_NO_RESULT = dict(prev=None, finished=0, status=None, output=None, raw_output=None,
+                  kind=None, traceback=None, ts=[], lines=[])
+
+
+class Worker:
+    def __init__(self, worker_id, dsn, timing=None):
+        self.id = worker_id
+        self.dsn = dsn
+        self.timing = timing or Timing.from_env()
+        self.buffer = LogBuffer()
+        self.flush_lock = threading.Lock()   # the log's order: companion vs final flush
+        self.stop_reason = None
+        self.runs = 0
+        self.process = psutil.Process()
+
+    def run(self):
+        self.conn = db.connect(self.dsn)
+        row = self.conn.execute(
+            "update jobconsole.worker w set status = 'running', pid = %s, heartbeat = now() "
+            "from jobconsole.monitor m where w.id = %s and m.id = w.monitor_id "
+            "and w.status = 'starting' returning w.domain, w.host, m.options",
+            (os.getpid(), self.id)).fetchone()
+        if row is None:
+            return "not expected to start"
+        self.domain, self.host, options = row
+        self.max_runs = options.get("max_runs")
+        self.max_mem = options.get("max_mem")
+        self.conn.execute("listen jobconsole_queued")
+        self.conn.execute("listen jobconsole_operations")
+        self.load_operations()
+        Companion(self).start()
+        try:
+            reason = self.loop()
+        finally:
+            self.conn.execute(
+                "update jobconsole.worker set status = 'stopped', finished = now(), "
+                "reason = coalesce(reason, %s) where id = %s and status in ('running', 'stopping')",
+                (self.stop_reason, self.id))
+        return reason
+
+    def load_operations(self):
+        paths = [r[0] for r in self.conn.execute(
+            "select distinct path from jobconsole.operation where domain = %s and host = %s",
+            (self.domain, self.host))]
+        names = set()
+        for path in paths:
+            try:
+                registry.load(path)
+            except Exception as exc:
+                print(f"worker {self.id}: {exc}", file=sys.stderr, flush=True)
+        for (name,) in self.conn.execute(
+                "select name from jobconsole.operation where domain = %s and host = %s",
+                (self.domain, self.host)):
+            if registry.lookup(name, self.domain) is not None:
+                names.add(name)
+        self.operations = sorted(names)
+
+    def loop(self):
+        result = _NO_RESULT
+        while True:
+            self.stop_reason = self.stop_reason or self.limit_reached()
+            with self.flush_lock:
+                if result["prev"] is not None:
+                    _, result["ts"], result["lines"] = self.buffer.take()
+                self.buffer.task_id = None
+                alive, *claimed = self.conn.execute(_STEP, dict(
+                    result, wid=self.id, domain=self.domain, host=self.host,
+                    ops=self.operations, claim=self.stop_reason is None)).fetchone()
+            if not alive:
+                return "stopped by its monitor"
+            if self.stop_reason:
+                return self.stop_reason
+            if claimed[0] is None:
+                self.wait()
+                result = _NO_RESULT
+                continue
+            result = self.execute(*claimed)
+            self.runs += 1
+
+    def execute(self, tid, operation, input, raw_input, metadata, attempt):
+        self.buffer.task_id = tid
+        op = registry.lookup(operation, self.domain)
+        run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer)
+        status, kind, tb = "done", None, None
+        try:
+            op.func(run)
+        except Exception:
+            status, kind, tb = "failed", "error", traceback.format_exc()
+        output, raw_output = run.result()
+        return dict(prev=tid, finished=1, status=status, output=output,
+                    raw_output=raw_output, kind=kind, traceback=tb)
+
+    def wait(self):
+        """Sleep until a task may be waiting: a notification, or the safety-net poll."""
+        deadline = time.monotonic() + self.timing.poll
+        while self.stop_reason is None and time.monotonic() < deadline:
+            woken = False
+            for note in self.conn.notifies(timeout=min(1.0, deadline - time.monotonic()),
+                                           stop_after=1):
+                if note.channel == "jobconsole_operations":
+                    self.load_operations()
+                    return
+                if note.payload == self.domain:
+                    woken = True
+            if woken:
+                return
+
+    def limit_reached(self):
+        if self.max_runs and self.runs >= self.max_runs:
+            return f"recycled after {self.runs} runs"
+        if self.max_mem:
+            mb = self.process.memory_info().rss // 2**20
+            if mb >= self.max_mem:
+                return f"recycled at {mb} MB (limit {self.max_mem} MB)"
+        return None
+
+
+class Companion(threading.Thread):
+    """Heartbeats, streaming of a long task's log lines, watching for a shutdown request."""
+
+    def __init__(self, worker):
+        super().__init__(name="jobconsole-companion", daemon=True)
+        self.worker = worker
+        self.parent = os.getppid()
+
+    def run(self):
+        w = self.worker
+        conn = db.connect(w.dsn)
+        next_beat = 0.0
+        while True:
+            if os.getppid() != self.parent:   # the monitor is gone (belt and braces)
+                os._exit(1)
+            if len(w.buffer):
+                self.flush(conn)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + w.timing.heartbeat
+                row = conn.execute(
+                    "update jobconsole.worker set heartbeat = now(), mem_mb = %s "
+                    "where id = %s returning shutdown_requested",
+                    (w.process.memory_info().rss // 2**20, w.id)).fetchone()
+                if row and row[0] and w.stop_reason is None:
+                    w.stop_reason = "shut down on request"
+            time.sleep(w.timing.log_flush)
+
+    def flush(self, conn):
+        with self.worker.flush_lock:
+            tid, ts, lines = self.worker.buffer.take()
+            if tid is not None and lines:
+                conn.execute(
+                    "insert into jobconsole.log (task_id, ts, line) "
+                    "select %s, to_timestamp(t), l from unnest(%s::float8[], %s::text[]) as u(t, l)",
+                    (tid, ts, lines))
+
+
+def _die_with_parent():
+    """Ask Linux to SIGKILL this process when its parent (the monitor) dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass   # elsewhere the companion's parent check does the job, more slowly
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    worker_id = int(argv[0])
+    _die_with_parent()
+    if os.environ.get("JOBCONSOLE_MONITOR_PID") and \
+            os.getppid() != int(os.environ["JOBCONSOLE_MONITOR_PID"]):
+        sys.exit(1)   # the monitor died before we could ask to die with it
+    try:
+        reason = Worker(worker_id, os.environ[db.ENV_DSN]).run()
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    print(f"worker {worker_id} ({os.getpid()}): {reason}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
