@@ -39,7 +39,7 @@ def validate(dsn):
     try:
         conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
-        raise DatabaseUnavailable(f"invalid DSN {redact(dsn)!r}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"invalid DSN: {_first_line(exc)}") from None
 
 
 def redact(dsn):

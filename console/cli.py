@@ -1,0 +1,372 @@
+"""The `jobconsole` command: the console with no subcommand, and its CLI twins.
+
+Errors a user can cause (core.errors) print one line on stderr and exit with the
+error's code; nothing here prints a traceback for them.
+"""
+import dataclasses
+import json
+import logging
+import sys
+
+import click
+import psycopg
+
+from core import api, db
+from core.errors import BadInput, DatabaseUnavailable, JobconsoleError
+from core.sanitize import sanitize
+
+from . import render
+
+EXIT_TASK_FAILED = 1
+
+
+class Group(click.Group):
+    """Turns jobconsole errors into one line and an exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except JobconsoleError as exc:
+            _fail(ctx, str(exc), exc.exit_code)
+        except psycopg.OperationalError as exc:
+            _fail(ctx, f"lost the database: {str(exc).strip().splitlines()[0]}",
+                  DatabaseUnavailable.exit_code)
+        except KeyboardInterrupt:
+            _fail(ctx, "interrupted", 130)
+
+
+def _fail(ctx, message, code):
+    click.echo(f"jobconsole: {sanitize(message, keep_colours=False)}", err=True)
+    ctx.exit(code)
+
+
+dsn_option = click.option(
+    "--dsn", envvar=db.ENV_DSN, default=None, metavar="DSN",
+    help="libpq DSN of the database (default: $JOBCONSOLE_DSN, then the embedded server)")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group(cls=Group, invoke_without_command=True)
+@dsn_option
+@click.pass_context
+def cli(ctx, dsn):
+    """jobconsole: a PostgreSQL job queue with a terminal operations console."""
+    ctx.obj = dsn
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+def main():
+    cli(prog_name="jobconsole")
+
+
+# -- schema and server ------------------------------------------------------------------
+
+@cli.command("init-db")
+@click.pass_obj
+def init_db(dsn):
+    """Create or upgrade the jobconsole schema (idempotent)."""
+    before, after = api.init_db(dsn)
+    if before == after:
+        click.echo(f"schema jobconsole is up to date (version {after})")
+    elif before == 0:
+        click.echo(f"created schema jobconsole (version {after})")
+    else:
+        click.echo(f"upgraded schema jobconsole from version {before} to {after}")
+
+
+@cli.group(cls=Group)
+def db_group():
+    """The embedded PostgreSQL server (used when no DSN is configured)."""
+
+
+cli.add_command(db_group, "db")
+
+
+@db_group.command("start")
+def db_start():
+    """Start the embedded server (reuse it if it runs) and print its DSN."""
+    from core import embedded
+    click.echo(embedded.ensure_running())
+
+
+@db_group.command("stop")
+def db_stop():
+    """Stop the embedded server."""
+    from core import embedded
+    click.echo("stopped" if embedded.stop() else "not running")
+
+
+@db_group.command("status")
+@json_option
+def db_status(as_json):
+    """Say whether the embedded server runs, where, and its DSN."""
+    from core import embedded
+    info = embedded.status()
+    if as_json:
+        click.echo(render.to_json(info))
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {'' if value is None else value}")
+    if not info.get("running"):
+        sys.exit(3)
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(min=0), default=7, show_default=True,
+              help="Delete what finished more than this many days ago.")
+@click.pass_obj
+def vacuum(dsn, days):
+    """Delete finished tasks (with their logs) and ended monitors and workers."""
+    counts = api.vacuum(dsn, days)
+    click.echo(f"deleted {counts['tasks']} tasks and {counts['monitors']} monitors")
+
+
+# -- operations -------------------------------------------------------------------------
+
+@cli.command("register-operations")
+@click.argument("path", metavar="FILE|MODULE")
+@click.option("--domain", help="Only the operations of this domain.")
+@click.option("--host", help="Register for this host (default: this one).")
+@click.pass_obj
+def register_operations(dsn, path, domain, host):
+    """Record the operations a file or module declares, for this host."""
+    for op in api.register_operations(dsn, path, domain=domain, host=host):
+        click.echo(f"registered {op.name} (domain {op.domain}, host {op.host})")
+
+
+@cli.command("unregister-operation")
+@click.argument("name")
+@click.option("--domain")
+@click.option("--host")
+@click.pass_obj
+def unregister_operation(dsn, name, domain, host):
+    """Forget an operation (on every host and domain unless narrowed)."""
+    count = api.unregister_operation(dsn, name, domain=domain, host=host)
+    click.echo(f"unregistered {count} registration{'s' * (count != 1)} of {name}")
+
+
+@cli.command("list-operations")
+@click.option("--domain")
+@click.option("--host")
+@json_option
+@click.pass_obj
+def list_operations(dsn, domain, host, as_json):
+    """The registered operations."""
+    ops = api.list_operations(dsn, domain=domain, host=host)
+    _output(as_json, ops, ["id", "name", "domain", "host", "timeout", "retries", "path"],
+            lambda o: [o.id, o.name, o.domain, o.host, o.timeout, o.retries, o.path])
+
+
+# -- processes --------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--domain", default="default", show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), help="A fixed number of workers.")
+@click.option("--min-workers", type=click.IntRange(min=0), help="Keep at least this many.")
+@click.option("--max-workers", type=click.IntRange(min=1), help="Scale up to this many.")
+@click.option("--max-runs", type=click.IntRange(min=1), help="Recycle a worker after N tasks.")
+@click.option("--max-mem", type=click.IntRange(min=1), metavar="MB",
+              help="Recycle a worker once its memory passes MB.")
+@click.pass_obj
+def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem):
+    """Run a monitor for a domain in the foreground (Ctrl-C or SIGTERM stops it)."""
+    from core.monitor import Monitor
+    if workers is not None and (min_workers is not None or max_workers is not None):
+        raise BadInput("give --workers, or --min-workers/--max-workers, not both")
+    if workers is not None:
+        min_workers = max_workers = workers
+    min_workers = 1 if min_workers is None else min_workers
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    code = Monitor(db.resolve(dsn), domain=domain, min_workers=min_workers,
+                   max_workers=max_workers, max_runs=max_runs, max_mem=max_mem).run()
+    sys.exit(code)
+
+
+@cli.command("list-monitors")
+@click.option("--all", "show_all", is_flag=True, help="Include stopped and dead monitors.")
+@json_option
+@click.pass_obj
+def list_monitors(dsn, show_all, as_json):
+    """Monitors, with their workers and how fresh their heartbeat is."""
+    _output(as_json, api.list_monitors(dsn, all=show_all),
+            ["id", "host", "domain", "pid", "status", "workers", "heartbeat", "started"],
+            lambda m: [m.id, m.host, m.domain, m.pid, m.status, m.workers,
+                       f"{render.seconds_text(m.heartbeat_age)} ago", render.when(m.started)])
+
+
+@cli.command("shutdown-monitor")
+@click.argument("monitor_id", type=int)
+@click.option("--now", is_flag=True, help="Kill the workers instead of letting them finish.")
+@click.pass_obj
+def shutdown_monitor(dsn, monitor_id, now):
+    """Ask a monitor, on any host, to stop."""
+    api.shutdown_monitor(dsn, monitor_id, now=now)
+    click.echo(f"asked monitor {monitor_id} to stop" + (" now" if now else ""))
+
+
+@cli.command("list-workers")
+@click.option("--all", "show_all", is_flag=True, help="Include stopped and dead workers.")
+@json_option
+@click.pass_obj
+def list_workers(dsn, show_all, as_json):
+    """Workers, with the task each one runs."""
+    _output(as_json, api.list_workers(dsn, all=show_all),
+            ["id", "monitor", "host", "domain", "pid", "status", "task", "runs", "mem",
+             "started", "reason"],
+            lambda w: [w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.task_id,
+                       w.runs, f"{w.mem_mb} MB" if w.mem_mb else "", render.when(w.started),
+                       w.reason])
+
+
+@cli.command("shutdown-worker")
+@click.argument("worker_id", type=int)
+@click.pass_obj
+def shutdown_worker(dsn, worker_id):
+    """Ask a worker to exit once its current task is done."""
+    api.shutdown_worker(dsn, worker_id)
+    click.echo(f"asked worker {worker_id} to stop after its task")
+
+
+@cli.command("kill-worker")
+@click.argument("worker_id", type=int)
+@click.pass_obj
+def kill_worker(dsn, worker_id):
+    """Have a worker killed now by its monitor; its task fails as a crash."""
+    api.kill_worker(dsn, worker_id)
+    click.echo(f"asked for worker {worker_id} to be killed")
+
+
+# -- tasks ------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("operation")
+@click.option("--input", "input_text", metavar="JSON", help="The task's input, as JSON.")
+@click.option("--domain")
+@click.option("--host", help="Run it only on this host.")
+@click.option("--owner")
+@click.option("--metadata", metavar="JSON", help="A JSON object stored with the task.")
+@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS")
+@click.option("--wait", is_flag=True, help="Wait for the task; exit 1 unless it is done.")
+@json_option
+@click.pass_obj
+def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority, timeout,
+             wait, as_json):
+    """Queue a task of OPERATION and print its id."""
+    task = api.schedule(dsn, operation, _json_arg(input_text, "--input"), domain=domain,
+                        host=host, owner=owner, metadata=_json_arg(metadata, "--metadata"),
+                        priority=priority, timeout=timeout)
+    if not wait:
+        click.echo(render.to_json({"id": task.id}) if as_json else task.id)
+        return
+    info = task.join().info()
+    _show(info, as_json)
+    if info.status != "done":
+        sys.exit(EXIT_TASK_FAILED)
+
+
+@cli.command("list-tasks")
+@click.option("--status", type=click.Choice(api.tasks.STATUSES))
+@click.option("--domain")
+@click.option("--owner")
+@click.option("--operation")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@json_option
+@click.pass_obj
+def list_tasks(dsn, status, domain, owner, operation, limit, as_json):
+    """Tasks, newest first."""
+    rows = api.list_tasks(dsn, status=status, domain=domain, owner=owner,
+                          operation=operation, limit=limit)
+    _output(as_json, rows,
+            ["id", "status", "operation", "domain", "owner", "queued", "duration", "worker", "error"],
+            lambda t: [t.id, t.status, t.operation, t.domain, t.owner, render.when(t.queued),
+                       render.duration(t.started, t.finished), t.worker_id, t.error_kind])
+
+
+@cli.command("show-task")
+@click.argument("task_id", type=int)
+@json_option
+@click.pass_obj
+def show_task(dsn, task_id, as_json):
+    """Everything about one task but its log."""
+    _show(api.get_task(dsn, task_id).info(), as_json)
+
+
+@cli.command("log-task")
+@click.argument("task_id", type=int)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the task finishes.")
+@click.pass_obj
+def log_task(dsn, task_id, follow):
+    """Print a task's log."""
+    task = api.get_task(dsn, task_id)
+    lines = task.follow() if follow else task.logs()
+    for _, line in lines:
+        click.echo(sanitize(line))
+
+
+@cli.command("abort-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def abort_task(dsn, task_id):
+    """Abort a task: a queued one never runs, a running one's worker is killed."""
+    status = api.abort(dsn, task_id)
+    click.echo(f"task {task_id} {status}")
+
+
+@cli.command("relaunch-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def relaunch_task(dsn, task_id):
+    """Queue a new task with the same operation and input; print its id."""
+    click.echo(api.relaunch(dsn, task_id).id)
+
+
+@cli.command("delete-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def delete_task(dsn, task_id):
+    """Delete a task that is not running, with its log."""
+    api.delete(dsn, task_id)
+    click.echo(f"task {task_id} deleted")
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+def _json_arg(text, option):
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{option} is not valid JSON: {exc}") from None
+
+
+def _output(as_json, items, headers, row):
+    if as_json:
+        click.echo(render.to_json([dataclasses.asdict(i) for i in items]))
+    else:
+        click.echo(render.table(headers, [row(i) for i in items]))
+
+
+def _show(info, as_json):
+    if as_json:
+        click.echo(render.to_json(info.as_json()))
+        return
+    data = info.as_json()
+    for key in ("input", "output", "metadata"):
+        raw = getattr(info, f"raw_{key}", None)
+        data[key] = f"<{len(raw)} bytes>" if raw is not None else json.dumps(data[key])
+    data.pop("raw_input"), data.pop("raw_output")
+    tb = data.pop("traceback")
+    width = max(map(len, data))
+    for key, value in data.items():
+        click.echo(f"{key.ljust(width)}  {sanitize('' if value is None else str(value))}")
+    if tb:
+        click.echo("traceback:")
+        for line in tb.rstrip("\n").split("\n"):
+            click.echo("  " + sanitize(line))
+
+
+if __name__ == "__main__":
+    main()

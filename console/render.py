@@ -1,0 +1,61 @@
+"""Plain-text rendering for the CLI: aligned tables, durations, JSON for scripts.
+
+Every untrusted string goes through core.sanitize before it reaches the terminal.
+"""
+import json
+from datetime import datetime, timezone
+
+from core.sanitize import sanitize
+
+
+def table(headers, rows, max_width=60):
+    """Left-aligned columns separated by two spaces; cells cut at max_width."""
+    cells = [[_cell(c, max_width) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value, max_width):
+    text = "" if value is None else sanitize(str(value), keep_colours=False)
+    return text if len(text) <= max_width else text[:max_width - 1] + "…"
+
+
+def when(moment):
+    """A timestamp in local time, without the date when it is today."""
+    if moment is None:
+        return ""
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def duration(start, end=None):
+    if start is None:
+        return ""
+    seconds = ((end or datetime.now(timezone.utc)) - start).total_seconds()
+    return seconds_text(seconds)
+
+
+def seconds_text(seconds):
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+
+
+def to_json(value):
+    return json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, memoryview)):
+        return f"<{len(value)} bytes>"
+    raise TypeError(type(value).__name__)

@@ -1,0 +1,79 @@
+"""Operations the tests schedule. Registered from this file into each test database."""
+import logging
+import os
+import sys
+import time
+
+from core import api
+
+
+@api.task
+def double(task):
+    with task.capturelogs(std=True):
+        print("doubling", task.input)
+        task.save_output(task.input * 2)
+
+
+@api.task
+def fail(task):
+    raise ValueError(f"bad input: {task.input!r}")
+
+
+@api.task
+def sleep(task):
+    """Sleeps input seconds; writes its pid first so tests can watch the process."""
+    with task.capturelogs(std=True):
+        print(f"pid {os.getpid()}", flush=True)
+        time.sleep(task.input)
+        task.save_output("slept")
+
+
+@api.task(timeout=0.5)
+def overdue(task):
+    time.sleep(30)
+
+
+@api.task
+def chatty(task):
+    """Logs each line of its input through print, stderr and logging."""
+    with task.capturelogs(std=True):
+        for line in task.input["lines"]:
+            print(line)
+        print("to stderr", file=sys.stderr)
+        logging.getLogger("chatty").info("through logging")
+        logging.getLogger("chatty").debug("not at INFO level")
+        sys.stdout.write("no newline at the end")
+
+
+@api.task
+def ticker(task):
+    """Prints a line every 0.1 s, input times."""
+    with task.capturelogs(std=True):
+        for i in range(task.input):
+            print(f"tick {i}", flush=True)
+            time.sleep(0.1)
+
+
+@api.task
+def record(task):
+    """Appends its input and pid to the file named in the metadata (a task runs once)."""
+    with open(task.metadata["file"], "a") as f:
+        f.write(f"{task.input} {os.getpid()}\n")
+
+
+@api.task
+def rawecho(task):
+    task.save_output(bytes(task.input)[::-1], raw=True)
+
+
+@api.task
+def hog(task):
+    """Holds input MB of memory."""
+    task.hold = bytearray(task.input * 2**20)
+    for i in range(0, len(task.hold), 4096):
+        task.hold[i] = 1
+
+
+@api.task(domain="other")
+def elsewhere(task):
+    task.save_output("ran in other")
