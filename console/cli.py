@@ -331,6 +331,38 @@ def delete_task(dsn, task_id):
     click.echo(f"task {task_id} deleted")
 
 
+# -- demo -------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--workers", type=click.IntRange(min=1), default=3, show_default=True)
+@click.pass_obj
+def demo(dsn, workers):
+    """Register demo operations, start a demo monitor and queue a realistic mix."""
+    from core.hosts import this_host
+
+    from .launch import start_detached_monitor
+    dsn = db.resolve(dsn)
+    api.register_operations(dsn, "console.demo_ops")
+    running = [m for m in api.list_monitors(dsn)
+               if m.domain == "demo" and m.host == this_host()]
+    if running:
+        click.echo(f"demo monitor {running[0].id} already runs (pid {running[0].pid})")
+    else:
+        pid, log_path = start_detached_monitor(dsn, "demo", workers=workers)
+        click.echo(f"started a demo monitor (pid {pid}, log {log_path})")
+    queued = [api.schedule(dsn, "resize_images", {"count": n}, owner="alice")
+              for n in (5, 12, 30)]
+    queued.append(api.schedule(dsn, "import_invoices", {"file": "invoices-2026-11.csv"},
+                               owner="bob"))
+    queued.append(api.schedule(dsn, "train_model", {"epochs": 60}, owner="carol",
+                               metadata={"dataset": "churn", "model": "gbm"}))
+    queued.append(api.schedule(dsn, "watch_queue", {}, owner="ops", priority=-1))
+    click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}; try:")
+    click.echo("  jobconsole list-tasks")
+    click.echo(f"  jobconsole log-task {queued[4].id} --follow")
+    click.echo(f"  jobconsole abort-task {queued[5].id}")
+
+
 # -- helpers ----------------------------------------------------------------------------
 
 def _json_arg(text, option):

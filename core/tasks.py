@@ -1,5 +1,6 @@
 """Tasks in the database: create, read, list, abort, relaunch, delete."""
 import json
+import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -58,10 +59,17 @@ COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 def to_json_text(value, what="input"):
     """JSON text for a jsonb column, or BadInput saying how to pass other data."""
     try:
-        return json.dumps(value, allow_nan=False)
+        text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{what} is not JSON-serialisable ({exc}): pass bytes as "
                        f"raw{what}= instead") from None
+    if _JSON_NUL.search(text):
+        raise BadInput(f"{what} contains a NUL character, which PostgreSQL's jsonb cannot "
+                       f"store: pass bytes as raw{what}= instead")
+    return text
+
+
+_JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,

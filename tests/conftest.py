@@ -90,6 +90,7 @@ class MonitorProcess:
         env = dict(os.environ, JOBCONSOLE_DSN=dsn)
         if host:
             env["JOBCONSOLE_HOST"] = host
+            api.register_operations(dsn, OPS, host=host)   # operations are per host
         self.dsn = dsn
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "console.cli", "monitor", *args], env=env,

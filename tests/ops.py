@@ -38,7 +38,7 @@ def chatty(task):
     """Logs each line of its input through print, stderr and logging."""
     with task.capturelogs(std=True):
         for line in task.input["lines"]:
-            print(line)
+            print(line.replace("<NUL>", "\x00"))  # jsonb input cannot hold NUL itself
         print("to stderr", file=sys.stderr)
         logging.getLogger("chatty").info("through logging")
         logging.getLogger("chatty").debug("not at INFO level")
@@ -66,12 +66,16 @@ def rawecho(task):
     task.save_output(bytes(task.input)[::-1], raw=True)
 
 
+_leak = []
+
+
 @api.task
 def hog(task):
-    """Holds input MB of memory."""
-    task.hold = bytearray(task.input * 2**20)
-    for i in range(0, len(task.hold), 4096):
-        task.hold[i] = 1
+    """Leaks input MB of memory, as a worker that caches too much would."""
+    block = bytearray(task.input * 2**20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1
+    _leak.append(block)
 
 
 @api.task(domain="other")

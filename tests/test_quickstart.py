@@ -58,6 +58,8 @@ def test_input_that_is_not_json_is_refused_and_nothing_is_queued(dsn):
         api.schedule(dsn, "double", object())
     with pytest.raises(BadInput, match="not JSON-serialisable"):
         api.schedule(dsn, "double", float("nan"))
+    with pytest.raises(BadInput, match="NUL character"):
+        api.schedule(dsn, "double", "nul\x00")
     assert api.list_tasks(dsn) == []
 
 

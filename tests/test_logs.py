@@ -1,0 +1,75 @@
+"""Task logs: what is captured, how it is stored, how it is shown, following live."""
+import threading
+
+from conftest import wait_for
+
+from core import api
+from core.sanitize import sanitize
+
+HOSTILE = ["[/]", "[@click=app.quit]", "[bold red]not markup[/bold red]",
+           "\x1b[2Jclear screen", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
+           "\x1b[31mred\x1b[0m", "tab\there", "nul<NUL>byte"]
+
+
+def test_print_stderr_and_logging_are_captured_in_order(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "chatty", {"lines": ["one", "two"]}).join(timeout=30)
+    assert task.state == "done"
+    assert [line for _, line in task.logs()] == [
+        "one", "two", "to stderr", "INFO chatty: through logging", "no newline at the end"]
+
+
+def test_log_lines_are_stored_as_written(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "chatty", {"lines": HOSTILE}).join(timeout=30)
+    lines = [line for _, line in task.logs()][:len(HOSTILE)]
+    # PostgreSQL text cannot hold NUL: that one character is replaced, nothing else
+    assert lines == HOSTILE[:-1] + ["nul\ufffdbyte"]
+    assert task.info().status == "done"
+
+
+def test_logs_from_fromid_returns_only_later_lines(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "chatty", {"lines": ["a", "b", "c"]}).join(timeout=30)
+    first, second, *_ = task.logs()
+    assert [l for _, l in task.logs(fromid=first[0])][:2] == ["b", "c"]
+
+
+def test_a_long_task_streams_its_log_before_it_ends(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "ticker", 30)          # 3 s
+    wait_for(lambda: len(task.logs()) >= 3, 5, "the first ticks")
+    assert task.state == "running"
+    task.join(timeout=30)
+    assert [l for _, l in task.logs()] == [f"tick {i}" for i in range(30)]
+
+
+def test_follow_yields_lines_as_they_come_and_stops_when_the_task_ends(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "ticker", 10)
+    seen = []
+    follower = threading.Thread(target=lambda: seen.extend(l for _, l in task.follow()))
+    follower.start()
+    wait_for(lambda: seen, 5, "the first followed line")
+    assert task.state == "running"
+    follower.join(timeout=30)
+    assert not follower.is_alive()
+    assert seen == [f"tick {i}" for i in range(10)]
+
+
+def test_sanitize_keeps_colours_and_text_and_drops_other_escapes():
+    assert sanitize("\x1b[31mred\x1b[0m") == "\x1b[31mred\x1b[0m"
+    assert sanitize("\x1b[2Jclear") == "clear"
+    assert sanitize("\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\") == "link"
+    assert sanitize("\x1b]0;window title\x07after") == "after"
+    assert sanitize("up\x1b[Aand\x1b[10;10Hmove") == "upandmove"
+    assert sanitize("8-bit CSI \x9b2J and bell\x07") == "8-bit CSI 2J and bell"
+    assert sanitize("[/] [@click=app.quit]") == "[/] [@click=app.quit]"
+    assert sanitize("a\rb\nc\td") == "a b c\td"
+
+
+def test_sanitize_can_drop_colours_and_bounds_length():
+    assert sanitize("\x1b[1;31mred\x1b[0m", keep_colours=False) == "red"
+    assert sanitize("x" * 50, limit=10) == "x" * 10 + "… [40 more characters]"
+    # a cut through a colour sequence leaves no half of it behind
+    assert sanitize("abcd\x1b[31mred", limit=7) == "abcd… [5 more characters]"
