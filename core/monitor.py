@@ -128,8 +128,17 @@ class Monitor:
         self.stopping = "now"
 
     def sleep(self, seconds):
-        for _ in self.conn.notifies(timeout=seconds, stop_after=1):
-            pass
+        """Until a control request, or the next tick; a burst of newly queued tasks (one
+        notification each) wakes the loop at most ten times a second, so that a busy
+        queue does not keep the monitor querying in competition with its workers."""
+        deadline = time.monotonic() + seconds
+        earliest = time.monotonic() + 0.1
+        while (left := deadline - time.monotonic()) > 0:
+            notes = list(self.conn.notifies(timeout=left, stop_after=1))
+            if any(n.channel == "jobconsole_control" for n in notes):
+                return
+            if notes:
+                deadline = min(deadline, earliest)
 
     # -- one turn of the loop -----------------------------------------------------------
 

@@ -41,6 +41,9 @@ def register_operations(dsn, path, *, domain=None, host=None):
             f"returning {_COLUMNS}",
             (op.name, op.domain, host, source, op.timeout, op.retries)).fetchone()
             for op in ops]
+        # idle workers of these domains load the new operations without a restart
+        for d in {op.domain for op in ops}:
+            conn.execute("select pg_notify('jobconsole_operations', %s)", (d,))
     return [OperationInfo(*row) for row in rows]
 
 

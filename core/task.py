@@ -72,14 +72,21 @@ class Task:
         with db.connect(self.dsn) as conn:
             conn.execute("listen jobconsole_task")
             while tasks.get(conn, self.id).status not in FINISHED:
-                wait = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
-                if wait <= 0:
+                if deadline is not None and time.monotonic() >= deadline:
                     raise TimeoutError(f"task {self.id} not finished after {timeout} s")
-                ids = str(self.id)
-                for note in conn.notifies(timeout=wait):
-                    if note.payload == "*" or ids in note.payload.split(","):
-                        break
+                self._wait_for_news(conn, deadline)
         return self
+
+    def _wait_for_news(self, conn, deadline):
+        """Until a status notification names this task, for a second at most."""
+        end = time.monotonic() + 1.0
+        if deadline is not None:
+            end = min(end, deadline)
+        ids = str(self.id)
+        while (left := end - time.monotonic()) > 0:
+            for note in list(conn.notifies(timeout=left, stop_after=1)):
+                if note.payload == "*" or ids in note.payload.split(","):
+                    return
 
     def follow(self, fromid=None, poll=1.0):
         """Yield (id, line) of the log as it is written, until the task has finished.
@@ -99,5 +106,4 @@ class Task:
                     yield lid, line
                 if finished:
                     return
-                for _ in conn.notifies(timeout=poll, stop_after=1):
-                    pass
+                list(conn.notifies(timeout=poll, stop_after=1))

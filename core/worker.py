@@ -158,15 +158,13 @@ class Worker:
         """Sleep until a task may be waiting: a notification, or the safety-net poll."""
         deadline = time.monotonic() + self.timing.poll
         while self.stop_reason is None and time.monotonic() < deadline:
-            woken = False
-            for note in self.conn.notifies(timeout=min(1.0, deadline - time.monotonic()),
-                                           stop_after=1):
-                if note.channel == "jobconsole_operations":
-                    self.load_operations()
-                    return
-                if note.payload == self.domain:
-                    woken = True
-            if woken:
+            # exhaust the generator before querying: it holds the connection's lock
+            notes = list(self.conn.notifies(
+                timeout=min(1.0, deadline - time.monotonic()), stop_after=1))
+            if any(n.channel == "jobconsole_operations" for n in notes):
+                self.load_operations()
+                return
+            if any(n.payload == self.domain for n in notes):
                 return
 
     def limit_reached(self):

@@ -76,3 +76,13 @@ def test_an_operation_is_routed_to_its_domain(dsn, start_monitor):
 def test_an_unknown_task_id_is_not_found(dsn):
     with pytest.raises(NotFound, match="no task 12345"):
         api.get_task(dsn, 12345)
+
+
+def test_operations_registered_after_the_monitor_started_run_without_a_restart(
+        dsn, start_monitor, tmp_path):
+    start_monitor()
+    late = tmp_path / "late_ops.py"
+    late.write_text("from core import api\n\n@api.task\ndef late(task):\n"
+                    "    task.save_output('late but fine')\n")
+    api.register_operations(dsn, str(late))
+    assert api.schedule(dsn, "late").join(timeout=30).output == "late but fine"
