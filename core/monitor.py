@@ -26,9 +26,17 @@ log = logging.getLogger("jobconsole.monitor")
 
 LIVE_WORKER = "('starting', 'running', 'stopping')"
 
-# The task a dead or killed worker was running ends here. An abort or timeout that was
-# under way wins; otherwise it is a crash, and %(reason)s says what happened.
-END_TASKS_OF_WORKERS = """
+# What a dead or killed worker held ends here, in two statements run together.
+# Tasks it had claimed but not started go back to the queue: they never ran, since a
+# worker records the start before running the code. That record may have been lost
+# only if the server itself crashed since the claim, so those stay failed instead.
+# A started task ends as a crash, unless an abort or timeout was under way: that wins.
+RELEASE_UNSTARTED = """
+update jobconsole.task set status = 'queued', worker_id = null, claimed = null
+where worker_id = any(%(workers)s) and status = 'running' and started is null
+  and claimed > pg_postmaster_start_time()
+"""
+END_STARTED = """
 update jobconsole.task set
     status = case when status = 'aborting' then
                  case when error_kind = 'timeout' then 'failed' else 'aborted' end
@@ -39,6 +47,13 @@ update jobconsole.task set
 where worker_id = any(%(workers)s) and status in ('running', 'aborting')
 returning id, status
 """
+
+
+def end_tasks_of_workers(conn, workers, reason):
+    """Release or end what these dead workers held; returns [(task id, new status)]."""
+    params = dict(workers=workers, reason=reason)
+    conn.execute(RELEASE_UNSTARTED, params)
+    return conn.execute(END_STARTED, params).fetchall()
 
 # Monitors whose heartbeat is stale (any host), or one this monitor takes over, are
 # dead; so are their workers, and the tasks those were running.
@@ -187,6 +202,7 @@ class Monitor:
             "coalesce(t.status = 'running' and t.started + make_interval(secs => t.timeout) < now(), false) "
             "from jobconsole.worker w left join jobconsole.task t "
             "on t.worker_id = w.id and t.status in ('running', 'aborting') "
+            "and t.started is not null "
             f"where w.monitor_id = %s and w.status in {LIVE_WORKER}", (self.id,)).fetchall()
 
     # -- workers ------------------------------------------------------------------------
@@ -227,8 +243,7 @@ class Monitor:
 
     def end_worker(self, wid, status, reason, task_reason):
         with self.conn.transaction():
-            ended = self.conn.execute(END_TASKS_OF_WORKERS,
-                                      dict(workers=[wid], reason=task_reason)).fetchall()
+            ended = end_tasks_of_workers(self.conn, [wid], task_reason)
             self.conn.execute(
                 "update jobconsole.worker set status = %s, finished = now(), "
                 f"reason = coalesce(reason, %s) where id = %s and status in {LIVE_WORKER}",
@@ -245,13 +260,13 @@ class Monitor:
                 "for update", (wid,)).fetchone()
             current = self.conn.execute(
                 "select id, status from jobconsole.task where worker_id = %s "
-                "and status in ('running', 'aborting')", (wid,)).fetchone()
+                "and status in ('running', 'aborting') and started is not null",
+                (wid,)).fetchone()
             if not locked or (only_if_aborting and (current is None or current[1] != "aborting")):
                 return   # the task finished on its own meanwhile: nothing to kill
             if proc is not None:
                 terminate(proc, self.timing.kill_grace)
-            self.conn.execute(END_TASKS_OF_WORKERS,
-                              dict(workers=[wid], reason=task_reason or reason))
+            end_tasks_of_workers(self.conn, [wid], task_reason or reason)
             self.conn.execute(
                 "update jobconsole.worker set status = 'stopped', finished = now(), reason = %s "
                 "where id = %s", (reason, wid))
@@ -306,8 +321,8 @@ class Monitor:
             workers = [r[0] for r in self.conn.execute(
                 _REAP, dict(me=self.id or 0, stale=self.timing.stale, takeover=takeover))]
             if workers:
-                ended = self.conn.execute(END_TASKS_OF_WORKERS, dict(
-                    workers=workers, reason="its worker's monitor stopped beating")).fetchall()
+                ended = end_tasks_of_workers(
+                    self.conn, workers, "its worker's monitor stopped beating")
                 log.warning("monitor %s: reaped dead workers %s, tasks %s",
                             self.id, workers, [t for t, _ in ended])
 

@@ -59,7 +59,7 @@ def list_workers(conn, *, all=False, monitor_id=None):
         "select w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.runs, w.mem_mb, "
         "w.reason, w.started, w.heartbeat, w.finished, t.id "
         "from jobconsole.worker w left join jobconsole.task t "
-        "on t.worker_id = w.id and t.status in ('running', 'aborting') "
+        "on t.worker_id = w.id and t.status in ('running', 'aborting') and t.started is not null "
         "where (%s or w.status in ('starting', 'running', 'stopping')) "
         "and (%s::int is null or w.monitor_id = %s) order by w.id",
         (all, monitor_id, monitor_id)).fetchall()

@@ -33,6 +33,7 @@ class TaskInfo:
     retries: int
     worker_id: int | None
     queued: datetime
+    claimed: datetime | None
     started: datetime | None
     finished: datetime | None
 
@@ -126,15 +127,17 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, li
 def abort(conn, tid):
     """Abort a task; returns its new status ('aborted' or 'aborting').
 
-    A task not yet running is aborted at once and will never run. A running one becomes
-    'aborting', and the monitor that owns its worker kills that process.
+    A task whose code has not started (queued, or claimed ahead by a worker) is aborted
+    at once and will never run: the worker's start is conditional on the status, and the
+    row lock orders the two. A started one becomes 'aborting', and the monitor that owns
+    its worker kills that process.
     """
     with conn.transaction():
         row = conn.execute(
             "update jobconsole.task set "
-            "status = case when status = 'running' then 'aborting' else 'aborted' end, "
+            "status = case when started is not null then 'aborting' else 'aborted' end, "
             "error_kind = 'abort', "
-            "finished = case when status = 'running' then null else now() end "
+            "finished = case when started is not null then null else now() end "
             "where id = %s and status in ('waiting', 'queued', 'running') returning status",
             (tid,)).fetchone()
         if row is None:

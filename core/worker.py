@@ -1,12 +1,26 @@
 """A worker: one OS process that claims and runs the tasks of one domain, one at a time.
 
 Started by its monitor as `python -m core.worker WORKER_ID` with $JOBCONSOLE_DSN set.
-The hot path is one statement per task (`_STEP`): it records the previous task's
-result and log tail, and claims the next task, in a single round trip and commit.
+
+The hot path, and why it looks like this. On a real disk a durable commit costs more
+than running a small task, so a worker commits durably once per *claim*, and claims a
+few tasks ahead when the queue is deep and tasks are quick (`_CLAIM`). A claimed task
+is 'running' with `started` null: it waits in the worker's hand. Each task then costs
+one statement (`_STEP`): record the previous task's result and log tail, and mark the
+next one started, committed without waiting for the disk. What that trades, and only
+on a crash of the PostgreSQL server itself: the last fraction of a second of results
+may be lost, and those tasks end as crashes; none is ever silently run twice, because
+its claim was durable. Everything stays correct on crashes of workers and monitors.
+
+Fairness: when a task turns out to be slow, the companion thread gives the tasks still
+in the hand back to the queue, so that idle workers can take them. Abort: a task in the
+hand is aborted at once by `tasks.abort` (its start is conditional on its status).
+
 A companion thread on its own connection writes heartbeats and streams the log of a
 long task. The worker dies with its monitor (PR_SET_PDEATHSIG), so a monitor killed
 with SIGKILL leaves no orphans.
 """
+import collections
 import ctypes
 import os
 import signal
@@ -21,9 +35,28 @@ from . import db, registry
 from .runtime import LogBuffer, TaskRun
 from .timing import Timing
 
-# One round trip per task. `me` locks this worker's row first: a monitor that is
-# killing this worker holds that lock, so a statement racing with the kill waits, then
-# finds the worker no longer running and neither records nor claims anything.
+MAX_AHEAD = 16          # tasks claimed at once, at most
+QUICK = 0.02            # seconds: a task this fast lets the worker claim further ahead
+
+# `me` locks this worker's row first: a monitor that is killing this worker holds that
+# lock, so a statement racing with the kill waits, then finds the worker no longer
+# running and neither records nor claims anything.
+_CLAIM = """
+with me as (
+    select id from jobconsole.worker where id = %(wid)s and status = 'running' for update
+), next as (
+    select id from jobconsole.task
+    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
+      and operation = any(%(ops)s) and exists (select from me)
+    order by priority desc, id
+    limit %(n)s
+    for update skip locked
+)
+update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
+from next where t.id = next.id
+returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+"""
+
 _STEP = """
 with me as (
     update jobconsole.worker set runs = runs + %(finished)s
@@ -47,19 +80,13 @@ with me as (
         finished = now()
     where id = %(prev)s and worker_id = %(wid)s and status in ('running', 'aborting')
       and exists (select from me)
-), next as (
-    select id from jobconsole.task
-    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
-      and operation = any(%(ops)s) and %(claim)s and exists (select from me)
-    order by priority desc, id
-    limit 1
-    for update skip locked
-), claimed as (
-    update jobconsole.task t set status = 'running', started = now(), worker_id = %(wid)s
-    from next where t.id = next.id
-    returning t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+), started as (
+    update jobconsole.task set started = now()
+    where id = %(next)s and worker_id = %(wid)s and status = 'running' and started is null
+      and exists (select from me)
+    returning id
 )
-select exists (select from me), c.* from (select) as one left join claimed c on true
+select exists (select from me), exists (select from started)
 """
 
 _NO_RESULT = dict(prev=None, finished=0, status=None, output=None, raw_output=None,
@@ -73,8 +100,12 @@ class Worker:
         self.timing = timing or Timing.from_env()
         self.buffer = LogBuffer()
         self.flush_lock = threading.Lock()   # the log's order: companion vs final flush
+        self.hand = collections.deque()      # claimed rows not started yet
+        self.hand_lock = threading.Lock()
+        self.busy_since = None               # monotonic start of the running task
         self.stop_reason = None
         self.runs = 0
+        self.ahead = 1
         self.process = psutil.Process()
 
     def run(self):
@@ -89,6 +120,8 @@ class Worker:
         self.domain, self.host, options = row
         self.max_runs = options.get("max_runs")
         self.max_mem = options.get("max_mem")
+        # per statement, not per session: claims switch durability back on (see above)
+        self.conn.execute("set synchronous_commit = off")
         self.conn.execute("listen jobconsole_queued")
         self.conn.execute("listen jobconsole_operations")
         self.load_operations()
@@ -96,6 +129,7 @@ class Worker:
         try:
             reason = self.loop()
         finally:
+            self.give_back()
             self.conn.execute(
                 "update jobconsole.worker set status = 'stopped', finished = now(), "
                 "reason = coalesce(reason, %s) where id = %s and status in ('running', 'stopping')",
@@ -123,36 +157,77 @@ class Worker:
         result = _NO_RESULT
         while True:
             self.stop_reason = self.stop_reason or self.limit_reached()
-            with self.flush_lock:
-                if result["prev"] is not None:
-                    _, result["ts"], result["lines"] = self.buffer.take()
-                self.buffer.task_id = None
-                alive, *claimed = self.conn.execute(_STEP, dict(
-                    result, wid=self.id, domain=self.domain, host=self.host,
-                    ops=self.operations, claim=self.stop_reason is None)).fetchone()
+            if self.stop_reason:
+                self.give_back()
+            elif not self.hand and not self.claim():
+                alive = self.step(result, None)[0]
+                result = _NO_RESULT
+                if not alive:
+                    return "stopped by its monitor"
+                self.wait()
+                continue
+            with self.hand_lock:
+                row = self.hand.popleft() if self.hand else None
+            alive, started = self.step(result, row[0] if row else None)
+            result = _NO_RESULT
             if not alive:
                 return "stopped by its monitor"
-            if self.stop_reason:
+            if row is None:
                 return self.stop_reason
-            if claimed[0] is None:
-                self.wait()
-                result = _NO_RESULT
-                continue
-            result = self.execute(*claimed)
-            self.runs += 1
+            if started:    # not aborted, nor given back, while it waited in the hand
+                result = self.execute(*row)
+                self.runs += 1
+
+    def claim(self):
+        """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""
+        with self.conn.transaction():
+            self.conn.execute("set local synchronous_commit = on")
+            rows = self.conn.execute(_CLAIM, dict(
+                wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
+                n=self.ahead)).fetchall()
+        rows.sort(key=lambda r: (-r[0], r[1]))
+        with self.hand_lock:
+            self.hand.extend(r[1:] for r in rows)
+        # claim further ahead only while the queue is deep and tasks are quick
+        self.ahead = min(self.ahead * 2, MAX_AHEAD) if len(rows) == self.ahead else 1
+        return bool(rows)
+
+    def step(self, result, next_id):
+        """Record `result` and mark task `next_id` started: (worker alive, started)."""
+        with self.flush_lock:
+            if result["prev"] is not None:
+                _, result["ts"], result["lines"] = self.buffer.take()
+            self.buffer.task_id = next_id
+            return self.conn.execute(_STEP, dict(result, wid=self.id, next=next_id)).fetchone()
 
     def execute(self, tid, operation, input, raw_input, metadata, attempt):
-        self.buffer.task_id = tid
         op = registry.lookup(operation, self.domain)
         run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer)
         status, kind, tb = "done", None, None
+        self.busy_since = time.monotonic()
         try:
             op.func(run)
         except Exception:
             status, kind, tb = "failed", "error", traceback.format_exc()
+        finally:
+            if time.monotonic() - self.busy_since > QUICK:
+                self.ahead = 1
+            self.busy_since = None
         output, raw_output = run.result()
         return dict(prev=tid, finished=1, status=status, output=output,
                     raw_output=raw_output, kind=kind, traceback=tb)
+
+    def give_back(self, conn=None):
+        """Return the tasks still in the hand to the queue (they have not started)."""
+        with self.hand_lock:
+            ids = [row[0] for row in self.hand]
+            self.hand.clear()
+        if ids:
+            (conn or self.conn).execute(
+                "update jobconsole.task set status = 'queued', worker_id = null, claimed = null "
+                "where id = any(%s) and worker_id = %s and status = 'running' and started is null",
+                (ids, self.id))
+        return ids
 
     def wait(self):
         """Sleep until a task may be waiting: a notification, or the safety-net poll."""
@@ -177,6 +252,9 @@ class Worker:
         return None
 
 
+SLOW = 0.1    # seconds: past this, the tasks waiting behind a running one are given back
+
+
 class Companion(threading.Thread):
     """Heartbeats, streaming of a long task's log lines, watching for a shutdown request."""
 
@@ -188,21 +266,27 @@ class Companion(threading.Thread):
     def run(self):
         w = self.worker
         conn = db.connect(w.dsn)
-        next_beat = 0.0
+        next_beat = next_flush = 0.0
         while True:
             if os.getppid() != self.parent:   # the monitor is gone (belt and braces)
                 os._exit(1)
-            if len(w.buffer):
-                self.flush(conn)
-            if time.monotonic() >= next_beat:
-                next_beat = time.monotonic() + w.timing.heartbeat
+            now = time.monotonic()
+            if now >= next_flush:
+                next_flush = now + w.timing.log_flush
+                if len(w.buffer):
+                    self.flush(conn)
+            busy = w.busy_since
+            if busy is not None and now - busy > SLOW and w.hand:
+                w.give_back(conn)   # a slow task: let idle workers take what waits
+            if now >= next_beat:
+                next_beat = now + w.timing.heartbeat
                 row = conn.execute(
                     "update jobconsole.worker set heartbeat = now(), mem_mb = %s "
                     "where id = %s returning shutdown_requested",
                     (w.process.memory_info().rss // 2**20, w.id)).fetchone()
                 if row and row[0] and w.stop_reason is None:
                     w.stop_reason = "shut down on request"
-            time.sleep(w.timing.log_flush)
+            time.sleep(0.05)
 
     def flush(self, conn):
         with self.worker.flush_lock:

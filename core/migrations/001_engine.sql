@@ -72,7 +72,8 @@ create table jobconsole.task (
     retries integer not null default 0,
     worker_id integer references jobconsole.worker (id) on delete set null,
     queued timestamptz not null default now(),
-    started timestamptz,
+    claimed timestamptz,                -- taken by a worker (status 'running')
+    started timestamptz,                -- its code began: null while it waits in the worker's hand
     finished timestamptz
 );
 -- the claim path: highest priority first, then oldest
