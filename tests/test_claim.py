@@ -35,3 +35,49 @@ def test_an_idle_worker_wakes_on_notify_not_on_its_poll(dsn, start_monitor):
     info = task.info()
     # the safety-net poll is 2 s in the tests: a start within 1 s came from NOTIFY
     assert (info.started - info.queued).total_seconds() < 1.0
+
+
+def test_a_task_aborted_while_others_stream_through_never_runs(dsn, start_monitor, tmp_path):
+    """Workers claim quick tasks ahead; an abort lands on queued, claimed-ahead and
+    finished tasks alike, and whatever it reports 'aborted' must never have run."""
+    from core.errors import Conflict
+    record = tmp_path / "runs.txt"
+    start_monitor("--workers", "2")
+    tasks = api.schedule_many(dsn, "record", list(range(400)), metadata={"file": str(record)})
+    aborted = set()
+    for task in tasks[5::7]:
+        try:
+            if task.abort() == "aborted":
+                aborted.add(task.id)
+        except Conflict:
+            pass                              # it was already done
+    for task in tasks:
+        task.join(timeout=60)
+    ran = [int(line.split()[0]) for line in record.read_text().splitlines()]
+    assert len(ran) == len(set(ran))          # nothing ran twice
+    assert aborted and not aborted & {tasks[i].id for i in ran}
+    states = {t.id: t.status for t in api.list_tasks(dsn, limit=1000)}
+    assert {tid for tid, s in states.items() if s == "aborted"} == aborted
+    assert all(states[tasks[i].id] == "done" for i in ran)
+
+
+def test_killing_a_busy_worker_never_runs_a_task_twice(dsn, start_monitor, tmp_path):
+    import os
+    import signal
+    from conftest import wait_for
+    record = tmp_path / "runs.txt"
+    mon = start_monitor("--workers", "1")
+    tasks = api.schedule_many(dsn, "record", list(range(3000)), metadata={"file": str(record)})
+    wait_for(lambda: record.exists() and len(record.read_text().splitlines()) > 100, 20,
+             "the worker to be streaming")
+    victim = mon.workers()[0].pid
+    os.kill(victim, signal.SIGKILL)
+    for task in tasks:
+        task.join(timeout=60)
+    ran = [int(line.split()[0]) for line in record.read_text().splitlines()]
+    assert len(ran) == len(set(ran))
+    infos = api.list_tasks(dsn, limit=5000)
+    crashed = [t for t in infos if t.status == "failed"]
+    assert all(t.error_kind == "crash" for t in crashed) and len(crashed) <= 1
+    assert len([t for t in infos if t.status == "done"]) == 3000 - len(crashed)
+    assert {t.worker_id for t in infos if t.status == "done"} != {None}
