@@ -36,6 +36,8 @@ def resolve(dsn=None):
 
 
 def validate(dsn):
+    if dsn in _checked:
+        return
     try:
         conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:

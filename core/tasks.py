@@ -75,8 +75,12 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None):
-    """Insert one task per input in one statement; returns their ids in input order."""
-    op_domain, op_timeout, op_retries = resolve_operation(conn, operation, domain, host)
+    """Insert one task per input in one statement; returns their ids in input order.
+
+    The operation's domain and defaults are looked up inside the statement (one round
+    trip: enqueueing one by one is a hot path); only when nothing was inserted does a
+    second query find out why.
+    """
     if raw:
         if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
             raise BadInput("rawinput must be bytes")
@@ -86,17 +90,53 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
     if timeout is not None and timeout <= 0:
         raise BadInput(f"timeout must be positive, got {timeout!r}")
-    rows = conn.execute(
-        "insert into jobconsole.task (operation, domain, host, input, raw_input, owner, "
-        "metadata, priority, timeout, retries) "
-        "select %s, %s, %s, i, r, %s, %s::jsonb, %s, %s, %s "
-        "from unnest(%s::jsonb[], %s::bytea[]) with ordinality as u(i, r, n) order by n "
-        "returning id",
-        (operation, op_domain, host, owner, meta, priority,
-         timeout if timeout is not None else op_timeout,
-         retries if retries is not None else op_retries,
-         json_inputs, raw_inputs)).fetchall()
+    params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
+                  priority=priority, timeout=timeout, retries=retries)
+    if len(inputs) == 1:
+        sql, params["input"], params["raw"] = _INSERT_ONE, json_inputs[0], raw_inputs[0]
+    else:
+        sql, params["inputs"], params["raws"] = _INSERT_MANY, json_inputs, raw_inputs
+    rows = conn.execute(sql, params).fetchall()
+    if rows and rows[0][0] is None:
+        raise BadInput(f"operation {operation!r} exists in several domains "
+                       f"({rows[0][1]}): say which with domain=")
+    if not rows and inputs:
+        resolve_operation(conn, operation, domain, host)   # raises the precise error
     return [r[0] for r in rows]
+
+
+# The operation, if it resolves to exactly one domain; else a row saying which domains.
+_OPERATION = """
+with op as (
+    select distinct on (domain) domain, timeout, retries from jobconsole.operation
+    where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
+      and (%(host)s::text is null or host = %(host)s)
+    order by domain
+), one as (select * from op where (select count(*) from op) = 1)
+"""
+_COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
+               "timeout, retries")
+_VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
+           "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
+           "coalesce(%(retries)s::int, one.retries)")
+_AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
+              "having count(*) > 1")
+_INSERT_ONE = _OPERATION + f""", ins as (
+    insert into jobconsole.task ({_COLUMNS_IN})
+    select {_VALUES.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")} from one
+    returning id
+)
+select id, null from ins {_AMBIGUOUS}
+"""
+_INSERT_MANY = _OPERATION + f""", ins as (
+    insert into jobconsole.task ({_COLUMNS_IN})
+    select {_VALUES.format(input="u.i", raw="u.r")}
+    from one, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[]) with ordinality as u(i, r, n)
+    order by u.n
+    returning id
+)
+select id, null from ins {_AMBIGUOUS}
+"""
 
 
 def get(conn, tid):
@@ -190,3 +230,37 @@ def vacuum(conn, days):
             "and coalesce(finished, heartbeat) < now() - make_interval(days => %s)",
             (days,)).rowcount
     return {"tasks": tasks, "monitors": monitors}
+
+
+SORTABLE = ("id", "status", "operation", "domain", "owner", "priority", "queued",
+            "started", "finished", "worker_id")
+
+
+def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200):
+    """The rows a view shows: filtered by `text` (a substring of id, status, operation,
+    domain or owner; a leading '!' inverts it), sorted by a column, at most `limit`."""
+    if sort not in SORTABLE:
+        raise BadInput(f"cannot sort tasks by {sort!r} (one of {', '.join(SORTABLE)})")
+    invert = bool(text) and text.startswith("!")
+    needle = text[1:] if invert else text
+    pattern = None
+    if needle:
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    direction = "desc" if descending else "asc"
+    rows = conn.execute(
+        f"select {COLUMNS} from jobconsole.task where true "
+        "and (%(owner)s::text is null or owner = %(owner)s) "
+        "and (%(pattern)s::text is null or ((id::text || ' ' || status || ' ' || operation "
+        "|| ' ' || domain || ' ' || coalesce(owner, '')) ilike %(pattern)s) <> %(invert)s) "
+        f"order by {sort} {direction} nulls last, id {direction} limit %(limit)s",
+        dict(owner=owner, pattern=pattern, invert=invert, limit=limit)).fetchall()
+    return [TaskInfo(*r) for r in rows]
+
+
+def count_by_status(conn, owner=None):
+    """{status: count} over all tasks (or one owner's)."""
+    rows = conn.execute(
+        "select status, count(*) from jobconsole.task "
+        "where %(owner)s::text is null or owner = %(owner)s group by status",
+        dict(owner=owner)).fetchall()
+    return dict(rows)

@@ -57,17 +57,15 @@ from next where t.id = next.id
 returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
 """
 
+# This session sets jobconsole.notifies_itself, so the task trigger stands aside and
+# the statement announces its changes itself: a plain pg_notify is far cheaper than
+# the trigger's transition tables, and this statement runs once per task.
 _STEP = """
 with me as (
     update jobconsole.worker set runs = runs + %(finished)s
     where id = %(wid)s and status = 'running'
     returning id
-), logged as (
-    insert into jobconsole.log (task_id, ts, line)
-    select %(prev)s, to_timestamp(u.t), u.l
-    from unnest(%(ts)s::float8[], %(lines)s::text[]) as u(t, l)
-    where exists (select from me)
-), finish as (
+), {logged}finish as (
     -- an abort or timeout requested while the task ran wins over its result
     update jobconsole.task set
         status = case when status = 'aborting' then
@@ -86,8 +84,18 @@ with me as (
       and exists (select from me)
     returning id
 )
-select exists (select from me), exists (select from started)
+select exists (select from me), exists (select from started),
+       case when %(prev)s::bigint is not null or %(next)s::bigint is not null then
+           pg_notify('jobconsole_task', concat_ws(',', %(prev)s::bigint, %(next)s::bigint)) end
 """
+_LOGGED = """logged as (
+    insert into jobconsole.log (task_id, ts, line)
+    select %(prev)s, to_timestamp(u.t), u.l
+    from unnest(%(ts)s::float8[], %(lines)s::text[]) as u(t, l)
+    where exists (select from me)
+), """
+# the log insert (and its trigger) only when there are lines to write
+_STEP_LOGGED, _STEP = _STEP.format(logged=_LOGGED), _STEP.format(logged="")
 
 _NO_RESULT = dict(prev=None, finished=0, status=None, output=None, raw_output=None,
                   kind=None, traceback=None, ts=[], lines=[])
@@ -122,6 +130,7 @@ class Worker:
         self.max_mem = options.get("max_mem")
         # per statement, not per session: claims switch durability back on (see above)
         self.conn.execute("set synchronous_commit = off")
+        self.conn.execute("set jobconsole.notifies_itself = on")
         self.conn.execute("listen jobconsole_queued")
         self.conn.execute("listen jobconsole_operations")
         self.load_operations()
@@ -182,6 +191,7 @@ class Worker:
         """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""
         with self.conn.transaction():
             self.conn.execute("set local synchronous_commit = on")
+            self.conn.execute("set local jobconsole.notifies_itself = off")
             rows = self.conn.execute(_CLAIM, dict(
                 wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
                 n=self.ahead)).fetchall()
@@ -198,7 +208,8 @@ class Worker:
             if result["prev"] is not None:
                 _, result["ts"], result["lines"] = self.buffer.take()
             self.buffer.task_id = next_id
-            return self.conn.execute(_STEP, dict(result, wid=self.id, next=next_id)).fetchone()
+            sql = _STEP_LOGGED if result["lines"] else _STEP
+            return self.conn.execute(sql, dict(result, wid=self.id, next=next_id)).fetchone()[:2]
 
     def execute(self, tid, operation, input, raw_input, metadata, attempt):
         op = registry.lookup(operation, self.domain)
@@ -223,10 +234,13 @@ class Worker:
             ids = [row[0] for row in self.hand]
             self.hand.clear()
         if ids:
+            # announced here too: the trigger stands aside on the worker's own connection
             (conn or self.conn).execute(
-                "update jobconsole.task set status = 'queued', worker_id = null, claimed = null "
-                "where id = any(%s) and worker_id = %s and status = 'running' and started is null",
-                (ids, self.id))
+                "with back as (update jobconsole.task set status = 'queued', worker_id = null, "
+                "claimed = null where id = any(%s) and worker_id = %s and status = 'running' "
+                "and started is null returning id) "
+                "select pg_notify('jobconsole_queued', %s) where exists (select from back)",
+                (ids, self.id, self.domain))
         return ids
 
     def wait(self):

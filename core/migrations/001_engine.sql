@@ -109,6 +109,10 @@ declare
     d text;
     ids text;
 begin
+    -- a worker's hot path sends its own, cheaper notification (core/worker.py)
+    if current_setting('jobconsole.notifies_itself', true) = 'on' then
+        return null;
+    end if;
     for d in select distinct n.domain from new_rows n join old_rows o using (id)
              where n.status = 'queued' and o.status <> 'queued' loop
         perform pg_notify('jobconsole_queued', d);
@@ -142,3 +146,18 @@ end $$;
 create trigger log_inserted after insert on jobconsole.log
     referencing new table as new_rows
     for each statement execute function jobconsole.notify_log();
+
+-- jobconsole_process: payload 'worker' or 'monitor' when one starts, stops or dies, or
+-- a request is made to it (heartbeats alone do not notify: the console polls those).
+create function jobconsole.notify_process() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_process', tg_table_name);
+    return null;
+end $$;
+
+create trigger worker_changed after insert or delete or update of status, shutdown_requested, kill_requested
+    on jobconsole.worker for each statement execute function jobconsole.notify_process();
+create trigger monitor_changed after insert or delete or update of status, stop_requested
+    on jobconsole.monitor for each statement execute function jobconsole.notify_process();
+create trigger operation_changed after insert or delete or update
+    on jobconsole.operation for each statement execute function jobconsole.notify_process();
