@@ -48,12 +48,26 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 @click.group(cls=Group, invoke_without_command=True)
 @dsn_option
+@click.option("--read-only", is_flag=True, help="Console: hide and refuse every action.")
+@click.option("--refresh", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
+              metavar="SECONDS", help="Console: fallback refresh when no notification comes.")
+@click.option("--owner", help="Console: show only this owner's tasks.")
 @click.pass_context
-def cli(ctx, dsn):
-    """jobconsole: a PostgreSQL job queue with a terminal operations console."""
+def cli(ctx, dsn, read_only, refresh, owner):
+    """jobconsole: a PostgreSQL job queue with a terminal operations console.
+
+    With no command, open the console.
+    """
     ctx.obj = dsn
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        open_console(dsn, read_only=read_only, refresh=refresh, owner=owner)
+
+
+def open_console(dsn, **options):
+    from .app import JobConsole
+    dsn = db.resolve(dsn)
+    db.connect(dsn).close()     # a bad DSN or schema: one line here, not a broken screen
+    JobConsole(dsn, **options).run()
 
 
 def main():
@@ -335,9 +349,12 @@ def delete_task(dsn, task_id):
 
 @cli.command()
 @click.option("--workers", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--console/--no-console", default=True, show_default=True,
+              help="Open the console on the demo.")
 @click.pass_obj
-def demo(dsn, workers):
-    """Register demo operations, start a demo monitor and queue a realistic mix."""
+def demo(dsn, workers, console):
+    """Register demo operations, start a demo monitor, queue a realistic mix, and open
+    the console on it."""
     from core.hosts import this_host
 
     from .launch import start_detached_monitor
@@ -357,10 +374,9 @@ def demo(dsn, workers):
     queued.append(api.schedule(dsn, "train_model", {"epochs": 60}, owner="carol",
                                metadata={"dataset": "churn", "model": "gbm"}))
     queued.append(api.schedule(dsn, "watch_queue", {}, owner="ops", priority=-1))
-    click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}; try:")
-    click.echo("  jobconsole list-tasks")
-    click.echo(f"  jobconsole log-task {queued[4].id} --follow")
-    click.echo(f"  jobconsole abort-task {queued[5].id}")
+    click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}")
+    if console:
+        open_console(dsn)
 
 
 # -- helpers ----------------------------------------------------------------------------

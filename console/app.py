@@ -1,0 +1,203 @@
+"""The jobconsole operations console: live tasks, workers, monitors and logs.
+
+The App owns the shared state (connection, counts, pause) and the one background
+watcher that turns LISTEN/NOTIFY into `Changed` messages for the visible screen.
+Screens live in their own modules; none of them runs SQL (see source.py).
+"""
+import time
+
+from textual import work
+from textual.worker import get_current_worker
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+
+from core.errors import JobconsoleError
+from core.timing import Timing
+from core.watch import Watcher
+
+from .confirm import Confirm
+from .help import Help, bindings_of
+from .messages import Changed
+from .source import Source
+from .views.operations import OperationsView, SchedulesView
+from .views.processes import MonitorsView, WorkersView
+from .views.tasks import TasksView
+
+# actions that change something: hidden and refused with --read-only
+DESTRUCTIVE = {"abort", "relaunch", "delete", "kill", "stop", "start_monitor"}
+
+_ACTIONS = {
+    "abort": ("abort", "task {} {}"),
+    "relaunch": ("relaunch", "task {} relaunched as {}"),
+    "delete": ("delete", "task {} deleted"),
+    "kill_worker": ("kill_worker", "worker {} will be killed"),
+    "stop_monitor": ("stop_monitor", "monitor {} asked to stop"),
+}
+
+
+class JobConsole(App):
+    TITLE = "jobconsole"
+    CSS = """
+    #view-title { background: $boost; color: $text; padding: 0 1; width: 100%; }
+    #filter { height: 3; }
+    #placeholder { padding: 1 2; color: $text-muted; }
+    """
+    MODES = {"tasks": TasksView, "workers": WorkersView, "monitors": MonitorsView,
+             "schedules": SchedulesView, "operations": OperationsView}
+    BINDINGS = [
+        Binding("1", "switch_mode('tasks')", "Tasks", id="app.tasks"),
+        Binding("2", "switch_mode('workers')", "Workers", id="app.workers"),
+        Binding("3", "switch_mode('monitors')", "Monitors", id="app.monitors"),
+        Binding("4", "switch_mode('schedules')", "Schedules", show=False, id="app.schedules"),
+        Binding("5", "switch_mode('operations')", "Operations", show=False, id="app.operations"),
+        Binding("colon", "command_palette", "Jump", show=False, id="app.jump"),
+        Binding("m", "start_monitor", "Start monitor", id="app.start_monitor"),
+        Binding("p", "toggle_pause", "Pause", id="app.pause"),
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q,ctrl+q", "quit", "Quit", id="app.quit"),
+    ]
+
+    counts = reactive(dict, always_update=True)
+    connection = reactive("")
+    paused = reactive(False)
+    problem = reactive(None)
+
+    def __init__(self, dsn, *, read_only=False, refresh=5.0, owner=None, watch=True):
+        super().__init__()
+        self.source = Source(dsn, owner=owner)
+        self.read_only = read_only
+        self.refresh_every = refresh
+        self.timing = Timing.from_env()
+        self._watch = watch
+        self._last_change = 0.0
+
+    def on_mount(self):
+        self.connection = self.source.name
+        self.switch_mode("tasks")
+        self.load_counts()
+        if self._watch:
+            self.watch_database()
+        self.set_interval(self.refresh_every, self.fallback_refresh)
+
+    # -- liveness -----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="watch")
+    def watch_database(self):
+        """Forward notifications as `Changed`; reconnect with a back-off when lost."""
+        worker = get_current_worker()
+        watcher = Watcher(self.source.dsn)
+        delay = 1.0
+        while not worker.is_cancelled:
+            try:
+                kinds = watcher.wait(1.0)
+                delay = 1.0
+            except Exception as exc:     # a lost connection, a stopped server
+                watcher.close()
+                message = str(exc) if isinstance(exc, JobconsoleError) else \
+                    f"lost the database: {str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__}"
+                self.call_from_thread(self.report_problem, f"{message} (retrying)")
+                time.sleep(delay)
+                delay = min(delay * 2, 15.0)
+                continue
+            if kinds:
+                self.post_message(Changed(frozenset(kinds)))
+        watcher.close()
+
+    def on_changed(self, message):
+        self._last_change = time.monotonic()
+        if self.paused:
+            return
+        self.report_problem(None)
+        self.dispatch_change(message.kinds)
+
+    def fallback_refresh(self):
+        """The safety net: reload as if everything changed, unless paused or just done."""
+        if not self.paused and time.monotonic() - self._last_change > self.refresh_every / 2:
+            self.dispatch_change(frozenset({"task", "log", "worker", "monitor", "operation"}))
+
+    def dispatch_change(self, kinds):
+        if "task" in kinds:
+            self.load_counts()
+        # only the visible screen reloads; a hidden one reloads when it comes back
+        handler = getattr(self.screen, "on_changed", None)
+        if handler is not None and not isinstance(self.screen, (Confirm, Help)):
+            handler(kinds)
+
+    @work(thread=True, exclusive=True, group="counts")
+    def load_counts(self):
+        try:
+            counts = self.source.counts()
+        except JobconsoleError as exc:
+            self.call_from_thread(self.report_problem, str(exc))
+            return
+        if not get_current_worker().is_cancelled:   # a newer load is on its way
+            self.call_from_thread(setattr, self, "counts", counts)
+
+    def report_problem(self, text):
+        self.problem = text
+
+    def action_toggle_pause(self):
+        self.paused = not self.paused
+        if not self.paused:
+            self.dispatch_change(frozenset({"task", "log", "worker", "monitor", "operation"}))
+
+    # -- actions ------------------------------------------------------------------------
+
+    def check_action(self, action, parameters):
+        if self.read_only and action in DESTRUCTIVE:
+            return None     # shown disabled, refused
+        return True
+
+    def confirm_then(self, question, action, ids, done=None):
+        """Ask y/n (default no), then run `action` on each id off the UI thread."""
+        if self.read_only:
+            self.notify("read-only: actions are disabled", severity="warning")
+            return
+
+        def answered(yes):
+            if yes:
+                self.perform(action, ids)
+                if done:
+                    done()
+        self.push_screen(Confirm(question), answered)
+
+    @work(thread=True, group="actions")
+    def perform(self, action, ids):
+        method, template = _ACTIONS[action]
+        for oid in ids:
+            try:
+                result = getattr(self.source, method)(oid)
+            except JobconsoleError as exc:
+                self.call_from_thread(self.notify, str(exc), severity="error")
+                continue
+            self.call_from_thread(self.notify, template.format(oid, result))
+
+    def action_start_monitor(self):
+        if self.read_only:
+            self.notify("read-only: actions are disabled", severity="warning")
+            return
+        from .start_monitor import StartMonitor
+
+        def chosen(choice):
+            if choice:
+                self.launch_monitor(*choice)
+        self.push_screen(StartMonitor(), chosen)
+
+    @work(thread=True, group="actions")
+    def launch_monitor(self, domain, workers):
+        from .launch import start_detached_monitor
+        try:
+            pid, log = start_detached_monitor(self.source.dsn, domain, workers=workers)
+        except OSError as exc:
+            self.call_from_thread(self.notify, f"cannot start a monitor: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"monitor for {domain!r} started (pid {pid}, log {log})")
+
+    def action_help(self):
+        sections = [("Everywhere", bindings_of(self))]
+        screen = self.screen
+        own = bindings_of(screen)
+        if own:
+            sections.insert(0, (getattr(screen, "TITLE", "") or "This screen", own))
+        self.push_screen(Help(sections))

@@ -1,0 +1,21 @@
+"""Table cells from untrusted values: sanitised, and always `Text`, never markup."""
+from rich.text import Text
+
+from core.sanitize import sanitize
+
+from .styles import STATUS_STYLES
+
+
+def cell(value, style="", limit=120):
+    if value is None:
+        return Text("")
+    return Text(sanitize(str(value), limit=limit, keep_colours=False), style=style, no_wrap=True)
+
+
+def status(value):
+    return cell(value, STATUS_STYLES.get(value, ""))
+
+
+def rich_line(line):
+    """A log line with its colours kept and every other escape removed."""
+    return Text.from_ansi(sanitize(line), no_wrap=True)

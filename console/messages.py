@@ -1,0 +1,16 @@
+"""Messages from background workers to the widgets that own the UI state."""
+from dataclasses import dataclass
+
+from textual.message import Message
+
+
+@dataclass
+class Changed(Message):
+    """Data of these kinds changed in the database ('task', 'log', 'worker', ...)."""
+    kinds: frozenset
+
+
+@dataclass
+class Loaded(Message):
+    """A view's rows, fetched off the UI thread."""
+    rows: list

@@ -1,0 +1,131 @@
+"""One task: what it was given, what it produced or why it failed, and its live log."""
+import json
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from core.errors import JobconsoleError
+
+from . import cells
+from .messages import Loaded
+from .render import duration, when
+from .widgets.log_pane import LogPane
+from .widgets.status_bar import StatusBar
+
+
+class TaskScreen(Screen):
+    WATCHES = frozenset({"task", "log"})
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="task.back"),
+        Binding("f", "follow", "Follow log", id="task.follow"),
+        Binding("a", "abort", "Abort", id="task.abort"),
+        Binding("R", "relaunch", "Relaunch", id="task.relaunch"),
+        Binding("ctrl+d", "delete", "Delete", id="task.delete"),
+    ]
+    DEFAULT_CSS = """
+    TaskScreen #details { height: auto; max-height: 50%; overflow-y: auto; padding: 0 1; }
+    """
+
+    def __init__(self, task_id):
+        super().__init__()
+        self.task_id = task_id
+        self._loading = False
+        self._dirty = False
+
+    def compose(self):
+        with Vertical():
+            yield Static(id="details")
+            yield LogPane(id="log")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self):
+        self.query_one(LogPane).focus()
+        self.reload()
+
+    def on_changed(self, kinds):
+        if kinds & self.WATCHES:
+            self.reload()
+
+    def reload(self):
+        if not self.query(LogPane):    # not composed yet, or already dismissed
+            return
+        if self._loading:
+            self._dirty = True
+            return
+        self._loading = True
+        self._load(self.query_one(LogPane).last_id)
+
+    @work(thread=True, group="task")
+    def _load(self, after):
+        source = self.app.source
+        try:
+            rows = (source.task(self.task_id), source.logs(self.task_id, after=after))
+        except JobconsoleError as exc:
+            self.app.call_from_thread(self.app.report_problem, str(exc))
+            rows = None
+        self.post_message(Loaded(rows))
+
+    @on(Loaded)
+    def _loaded(self, message):
+        self._loading = False
+        if message.rows is not None:
+            info, lines = message.rows
+            self.query_one("#details", Static).update(self._details(info))
+            self.query_one(LogPane).add(lines)
+        if self._dirty:
+            self._dirty = False
+            self.reload()
+
+    def _details(self, t):
+        table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
+        table.add_column(style="bold", no_wrap=True, width=10)
+        table.add_column(ratio=1)
+        table.add_column(style="bold", no_wrap=True, width=9)
+        table.add_column(ratio=1)
+        status = cells.status(t.status)
+        if t.error_kind:
+            status.append(f" ({t.error_kind})", style="red")
+        table.add_row("task", cells.cell(f"{t.id}  {t.operation}", "bold"), "status", status)
+        table.add_row("domain", cells.cell(t.domain), "owner", cells.cell(t.owner))
+        table.add_row("queued", cells.cell(when(t.queued)), "worker", cells.cell(t.worker_id))
+        table.add_row("started", cells.cell(when(t.started)), "duration",
+                      cells.cell(duration(t.started, t.finished)))
+        table.add_row("attempt", cells.cell(f"{t.attempt} of {t.retries + 1}"), "priority",
+                      cells.cell(t.priority))
+        table.add_row("input", _value(t.input, t.raw_input), "output", _value(t.output, t.raw_output))
+        table.add_row("metadata", _value(t.metadata, None), "", Text(""))
+        if t.traceback:
+            tb = Text()
+            for line in t.traceback.rstrip("\n").split("\n")[-15:]:
+                tb.append_text(cells.cell(line, "red"))
+                tb.append("\n")
+            table.add_row("traceback", tb, "", Text(""))
+        return table
+
+    def action_follow(self):
+        self.query_one(LogPane).follow()
+
+    def action_abort(self):
+        self.app.confirm_then(f"Abort task {self.task_id}?", "abort", [self.task_id])
+
+    def action_relaunch(self):
+        self.app.confirm_then(f"Relaunch task {self.task_id} with the same input?",
+                              "relaunch", [self.task_id])
+
+    def action_delete(self):
+        self.app.confirm_then(f"Delete task {self.task_id} and its log?", "delete",
+                              [self.task_id], done=self.app.pop_screen)
+
+
+def _value(value, raw):
+    if raw is not None:
+        return cells.cell(f"<{len(raw)} bytes>", "dim")
+    if value is None:
+        return Text("")
+    return cells.cell(json.dumps(value, ensure_ascii=False), limit=400)

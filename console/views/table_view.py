@@ -1,0 +1,165 @@
+"""The shape every list view shares: a live table, a filter, sorting, marks.
+
+Loading runs in a thread worker and posts `Loaded`; a refresh asked for while one is
+in flight is remembered and run once it ends, so refreshes never overlap or pile up.
+"""
+from textual import on, work
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label
+
+from core.errors import JobconsoleError
+
+from ..messages import Loaded
+from ..widgets.live_table import LiveTable
+from ..widgets.status_bar import StatusBar
+
+
+class TableView(Screen):
+    COLUMNS = []            # [(key, label)]
+    SORTS = []              # column keys one may sort by, in `<` `>` order
+    WATCHES = frozenset()   # kinds of change that make this view reload
+    TITLE = ""
+
+    BINDINGS = [
+        Binding("slash", "filter", "Filter", id="view.filter"),
+        Binding("less_than_sign", "sort(-1)", "Sort ←", id="view.sort_left"),
+        Binding("greater_than_sign", "sort(1)", "Sort →", id="view.sort_right"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="view.clear_filter"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.filter_text = ""
+        self.sort_index = 0
+        self.descending = True
+        self._loading = False
+        self._dirty = False
+
+    def compose(self):
+        with Vertical():
+            yield Label(self.TITLE, id="view-title")
+            yield Input(placeholder="filter (a leading ! inverts)", id="filter")
+            yield LiveTable(self.COLUMNS, id="table")
+        yield StatusBar()
+        yield Footer()
+
+    @property
+    def table(self):
+        return self.query_one(LiveTable)
+
+    def on_mount(self):
+        self.query_one("#filter").display = False
+        self.table.focus()
+        self.update_title()
+        self.reload()
+
+    @on(LiveTable.RowSelected)
+    def _row_selected(self, event):
+        # the table takes `enter` itself; a view opts in with an `open` action
+        if hasattr(self, "action_open"):
+            self.action_open()
+
+    def on_screen_resume(self):
+        self.reload()
+
+    # -- loading ------------------------------------------------------------------------
+
+    def on_changed(self, kinds):
+        if kinds & self.WATCHES:
+            self.reload()
+
+    def reload(self):
+        if self._loading:
+            self._dirty = True
+            return
+        self._loading = True
+        self._load()
+
+    @work(thread=True, group="load")
+    def _load(self):
+        try:
+            rows = self.fetch()
+        except JobconsoleError as exc:
+            self.app.call_from_thread(self.app.report_problem, str(exc))
+            rows = None
+        self.post_message(Loaded(rows))
+
+    @on(Loaded)
+    def _loaded(self, message):
+        self._loading = False
+        if message.rows is not None:
+            self.app.report_problem(None)
+            self.table.set_rows([(self.key(r), self.cells(r)) for r in message.rows])
+        if self._dirty:
+            self._dirty = False
+            self.reload()
+
+    def fetch(self):
+        """The rows to show (runs in a thread)."""
+        raise NotImplementedError
+
+    def key(self, row):
+        return row.id
+
+    def cells(self, row):
+        raise NotImplementedError
+
+    # -- filter and sort ----------------------------------------------------------------
+
+    @property
+    def sort_key(self):
+        return self.SORTS[self.sort_index] if self.SORTS else None
+
+    def update_title(self):
+        parts = [self.TITLE]
+        if self.sort_key:
+            parts.append(f"sorted by {self.sort_key} {'↓' if self.descending else '↑'}")
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        self.query_one("#view-title", Label).update("  ·  ".join(parts))
+
+    def action_filter(self):
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event):
+        self.filter_text = event.value.strip()
+        event.input.display = bool(self.filter_text)
+        self.table.focus()
+        self.update_title()
+        self.reload()
+
+    def action_clear_filter(self):
+        box = self.query_one("#filter", Input)
+        if box.has_focus or self.filter_text:
+            box.value = ""
+            box.display = False
+            self.filter_text = ""
+            self.table.focus()
+            self.update_title()
+            self.reload()
+
+    def action_sort(self, step):
+        """Move the sort to the previous or next column; at either end, reverse it."""
+        if not self.SORTS:
+            return
+        new = self.sort_index + step
+        if 0 <= new < len(self.SORTS):
+            self.sort_index = new
+        else:
+            self.descending = not self.descending
+        self.update_title()
+        self.reload()
+
+    def matches(self, *values):
+        """Client-side filter for the small views (workers, monitors, operations)."""
+        if not self.filter_text:
+            return True
+        invert = self.filter_text.startswith("!")
+        needle = self.filter_text.lstrip("!").lower()
+        found = any(needle in str(v).lower() for v in values if v is not None)
+        return found != invert

@@ -1,0 +1,79 @@
+"""The home view: tasks, newest first, with abort, relaunch and delete on keys."""
+from textual.binding import Binding
+
+from .. import cells
+from ..render import duration, when
+from .table_view import TableView
+
+
+class TasksView(TableView):
+    TITLE = "Tasks"
+    COLUMNS = [("mark", " "), ("id", "ID"), ("status", "STATUS"), ("operation", "OPERATION"),
+               ("domain", "DOMAIN"), ("owner", "OWNER"), ("queued", "QUEUED"),
+               ("duration", "DURATION"), ("worker", "WORKER"), ("error", "ERROR")]
+    SORTS = ["id", "status", "operation", "domain", "owner", "queued", "worker_id"]
+    WATCHES = frozenset({"task"})
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="tasks.open"),
+        Binding("space", "mark", "Mark", id="tasks.mark"),
+        Binding("a", "abort", "Abort", id="tasks.abort"),
+        Binding("R", "relaunch", "Relaunch", id="tasks.relaunch"),
+        Binding("ctrl+d", "delete", "Delete", id="tasks.delete"),
+    ]
+
+    def fetch(self):
+        return self.app.source.tasks(text=self.filter_text or None, sort=self.sort_key,
+                                     descending=self.descending)
+
+    def cells(self, t):
+        marked = str(t.id) in self.table.marked
+        return [cells.cell("●" if marked else "", "bold magenta"), cells.cell(t.id),
+                cells.status(t.status), cells.cell(t.operation, "bold"), cells.cell(t.domain),
+                cells.cell(t.owner), cells.cell(when(t.queued)),
+                cells.cell(duration(t.started, t.finished)), cells.cell(t.worker_id),
+                cells.cell(t.error_kind, "red")]
+
+    def selected(self):
+        """The marked task ids, or the one under the cursor."""
+        if self.table.marked:
+            return sorted(int(k) for k in self.table.marked)
+        key = self.table.current_key
+        return [int(key)] if key else []
+
+    def action_open(self):
+        key = self.table.current_key
+        if key:
+            from ..task_screen import TaskScreen
+            self.app.push_screen(TaskScreen(int(key)))
+
+    def action_mark(self):
+        key = self.table.current_key
+        if key:
+            self.table.marked ^= {key}
+            self.table.update_cell(key, "mark", cells.cell(
+                "●" if key in self.table.marked else "", "bold magenta"))
+            if self.table.cursor_row < self.table.row_count - 1:
+                self.table.move_cursor(row=self.table.cursor_row + 1)
+
+    def action_abort(self):
+        ids = self.selected()
+        if ids:
+            self.app.confirm_then(f"Abort {_tasks(ids)}?", "abort", ids,
+                                  done=self.table.marked.clear)
+
+    def action_relaunch(self):
+        ids = self.selected()
+        if ids:
+            self.app.confirm_then(f"Relaunch {_tasks(ids)} with the same input?",
+                                  "relaunch", ids, done=self.table.marked.clear)
+
+    def action_delete(self):
+        ids = self.selected()
+        if ids:
+            self.app.confirm_then(f"Delete {_tasks(ids)} and their logs?", "delete", ids,
+                                  done=self.table.marked.clear)
+
+
+def _tasks(ids):
+    return f"task {ids[0]}" if len(ids) == 1 else f"{len(ids)} tasks ({', '.join(map(str, ids[:5]))}{'…' if len(ids) > 5 else ''})"

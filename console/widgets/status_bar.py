@@ -1,0 +1,37 @@
+"""One line at the bottom: counts by status, the database, live or paused."""
+from rich.text import Text
+from textual.widgets import Static
+
+from ..styles import STATUS_STYLES
+
+ORDER = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def on_mount(self):
+        for name in ("counts", "connection", "paused", "problem"):
+            self.watch(self.app, name, self._render_bar, init=False)
+        self._render_bar()
+
+    def _render_bar(self, _=None):
+        app = self.app
+        text = Text()
+        for status in ORDER:
+            count = app.counts.get(status, 0)
+            if count or status in ("queued", "running", "failed"):
+                text.append(f"{status} ", style=STATUS_STYLES.get(status, ""))
+                text.append(f"{count}  ")
+        text.append("│ ", style="dim")
+        if app.problem:
+            text.append(f"⚠ {app.problem}", style="bold red")
+        else:
+            text.append(app.connection, style="dim")
+        text.append("  │ ", style="dim")
+        text.append("paused (p)" if app.paused else "live", style="yellow" if app.paused else "green")
+        if app.read_only:
+            text.append("  │ read-only", style="bold")
+        self.update(text)

@@ -1,0 +1,218 @@
+"""The console, driven like a person would: keys in, screen and database checked.
+
+Each test runs the real app (App.run_test) against a real database and, where it
+matters, a real monitor with real worker processes.
+"""
+import asyncio
+import time
+
+from conftest import alive, task_pid
+
+from console.app import JobConsole
+from console.task_screen import TaskScreen
+from console.views.tasks import TasksView
+from console.widgets.live_table import LiveTable
+from console.widgets.log_pane import LogPane
+from core import api
+
+SIZE = (120, 36)
+
+
+async def until(pilot, predicate, timeout=10, what="condition"):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def rows(app):
+    """The visible table as lists of plain strings."""
+    table = app.screen.query_one(LiveTable)
+    return [[str(c) for c in table.get_row(key)] for key in table._order]
+
+
+def ids(app):
+    return [int(r[1]) for r in rows(app)]
+
+
+async def test_the_tasks_view_lists_tasks_and_updates_live(dsn):
+    first = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [first.id], what="the first task")
+        second = api.schedule(dsn, "double", 2)
+        await until(pilot, lambda: ids(app) == [second.id, first.id], 3, "the new task")
+        await until(pilot, lambda: app.counts == {"queued": 2}, 3, "the counts")
+
+
+async def test_the_filter_narrows_rows_and_bang_inverts_it(dsn):
+    api.schedule(dsn, "double", 1)
+    failing = api.schedule(dsn, "fail", 1)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 2)
+        await pilot.press("slash", *"fail", "enter")
+        await until(pilot, lambda: ids(app) == [failing.id], what="the filtered rows")
+        await pilot.press("slash", "home", "exclamation_mark", "enter")
+        await until(pilot, lambda: failing.id not in ids(app) and len(ids(app)) == 1)
+        await pilot.press("escape")
+        await until(pilot, lambda: len(ids(app)) == 2, what="the filter to clear")
+
+
+async def test_sort_keys_change_the_order(dsn):
+    tasks = [api.schedule(dsn, op, 1) for op in ("fail", "double", "sleep")]
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [t.id for t in reversed(tasks)])
+        await pilot.press("less_than_sign")        # at the first column: reverse
+        await until(pilot, lambda: ids(app) == [t.id for t in tasks], what="ascending ids")
+        await pilot.press("greater_than_sign", "greater_than_sign")   # status, operation
+        await until(pilot, lambda: [r[3] for r in rows(app)] == ["double", "fail", "sleep"],
+                    what="sorted by operation")
+
+
+async def test_abort_asks_first_and_then_kills_the_worker(dsn, start_monitor):
+    mon = start_monitor("--workers", "1")
+    task = api.schedule(dsn, "sleep", 60)
+    pid = task_pid(task)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        await pilot.press("n")                     # no: nothing happens
+        await pilot.pause(0.3)
+        assert task.state == "running"
+        await pilot.press("a")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Confirm")
+        await pilot.press("y")
+        await until(pilot, lambda: task.state == "aborted", 10, "the task to be aborted")
+        await until(pilot, lambda: not alive(pid), 5, "the worker process to be gone")
+        await until(pilot, lambda: rows(app)[0][2] == "aborted", 5, "the row to say so")
+    assert pid not in mon.wait_workers(1)
+
+
+async def test_marked_tasks_are_aborted_together(dsn):
+    tasks = [api.schedule(dsn, "double", i) for i in range(3)]
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 3)
+        await pilot.press("space", "space", "a", "y")     # the two newest
+        await until(pilot, lambda: [t.state for t in tasks] == ["queued", "aborted", "aborted"])
+
+
+async def test_read_only_hides_and_refuses_actions(dsn):
+    task = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("a", "y", "ctrl+d", "y", "R", "y", "m")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, TasksView)
+        assert [t.id for t in api.list_tasks(dsn)] == [task.id]
+        assert task.state == "queued"
+
+
+async def test_relaunch_and_delete(dsn):
+    task = api.schedule(dsn, "double", 7)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("R", "y")
+        await until(pilot, lambda: len(ids(app)) == 2, what="the relaunched task")
+        newest = api.get_task(dsn, ids(app)[0])
+        assert newest.input == 7
+        await pilot.press("down", "ctrl+d", "y")
+        await until(pilot, lambda: ids(app) == [newest.id], what="the deleted task to go")
+
+
+async def test_the_task_screen_follows_the_log_live(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "ticker", 40)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen))
+        log = app.screen.query_one(LogPane)
+        await until(pilot, lambda: log.last_id > 0, 5, "the first lines")
+        seen = len(task.logs())
+        started = time.monotonic()
+        await until(pilot, lambda: len(task.logs()) > seen + 1 and len(log.lines) > seen, 3)
+        assert time.monotonic() - started < 1.5     # a new line shows within a second
+        await pilot.press("up")                      # scrolling pauses following
+        assert not log.following
+        await until(pilot, lambda: log.unseen > 0, 3, "unseen lines to be counted")
+        await pilot.press("f")
+        assert log.following and log.unseen == 0
+        await pilot.press("escape")
+        assert isinstance(app.screen, TasksView)
+
+
+async def test_hostile_log_lines_are_shown_literally(dsn, start_monitor):
+    start_monitor()
+    hostile = ["[/]", "[@click=app.quit]", "\x1b[2Jcleared?", "\x1b]8;;http://x/\x1b\\link"]
+    task = api.schedule(dsn, "chatty", {"lines": hostile}).join(timeout=30)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("enter")
+        log = app.screen.query_one(LogPane)
+        await until(pilot, lambda: len(log.lines) >= 4, 5)
+        text = [strip.text for strip in log.lines[:4]]
+        assert text == ["[/]", "[@click=app.quit]", "cleared?", "link"]
+        assert app.is_running
+
+
+async def test_views_switch_with_number_keys_and_help_lists_the_keys(dsn, start_monitor):
+    mon = start_monitor("--workers", "2")
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: len(rows(app)) == 2, 5, "two workers")
+        await pilot.press("3")
+        await until(pilot, lambda: [r[3] for r in rows(app)] == [str(mon.pid)], 5)
+        await pilot.press("5")
+        await until(pilot, lambda: "double" in [r[1] for r in rows(app)], 5)
+        await pilot.press("4")
+        await pilot.press("1")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "Help")
+        await pilot.press("escape")
+        assert isinstance(app.screen, TasksView)
+
+
+async def test_kill_worker_and_stop_monitor_from_their_views(dsn, start_monitor):
+    mon = start_monitor("--workers", "1")
+    first = mon.workers()[0]
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: len(rows(app)) == 1)
+        await pilot.press("k", "y")
+        await until(pilot, lambda: not alive(first.pid), 10, "the worker to be killed")
+        await pilot.press("3")
+        await until(pilot, lambda: len(rows(app)) == 1)
+        await pilot.press("x", "y")
+        await until(pilot, lambda: mon.proc.poll() is not None, 20, "the monitor to stop")
+    assert mon.proc.returncode == 0
+
+
+async def test_a_monitor_started_with_m_outlives_the_console(dsn, tmp_path, monkeypatch):
+    import console.launch
+    monkeypatch.setattr(console.launch, "_default_log_dir", lambda: tmp_path)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "StartMonitor")
+        await pilot.press("enter")
+        await until(pilot, lambda: api.list_monitors(dsn), 20, "the monitor to register")
+    await asyncio.sleep(0.5)
+    (monitor,) = api.list_monitors(dsn)
+    assert alive(monitor.pid)
+    api.shutdown_monitor(dsn, monitor.id, now=True)
+    deadline = time.monotonic() + 20
+    while alive(monitor.pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not alive(monitor.pid)
