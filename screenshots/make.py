@@ -1,0 +1,93 @@
+"""Regenerate the SVG screenshots in this folder from the real console on demo data.
+
+    python screenshots/make.py            # a throwaway embedded server, then stopped
+    JOBCONSOLE_DSN=... python screenshots/make.py   # or a database of your choice
+
+It registers the demo operations, runs a demo monitor, queues the demo mix (the same
+as `jobconsole demo`), lets it run a few seconds, then drives the app with Pilot and
+saves what the screen shows.
+"""
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from core import api, db, embedded  # noqa: E402
+from console.app import JobConsole  # noqa: E402
+from console.task_screen import TaskScreen  # noqa: E402
+
+SIZE = (120, 34)
+
+
+def queue_demo(dsn):
+    api.register_operations(dsn, "console.demo_ops")
+    for n in (5, 12, 30):
+        api.schedule(dsn, "resize_images", {"count": n}, owner="alice")
+    api.schedule(dsn, "import_invoices", {"file": "invoices-2026-11.csv"}, owner="bob")
+    train = api.schedule(dsn, "train_model", {"epochs": 200, "seconds_per_epoch": 0.1},
+                         owner="carol", metadata={"dataset": "churn", "model": "gbm"})
+    api.schedule(dsn, "watch_queue", {}, owner="ops", priority=-1)
+    api.schedule(dsn, "resize_images", {"count": 3}, owner="alice", priority=-5)
+    return train
+
+
+async def shoot(dsn, train_id):
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        async def settle(seconds=0.6):
+            await pilot.pause(seconds)
+
+        await settle(1.5)
+        app.save_screenshot("tasks.svg", str(HERE))
+        table = app.screen.query_one("#table")
+        table.move_cursor(row=table._order.index(str(train_id)))
+        await pilot.press("a")
+        await settle(0.3)
+        app.save_screenshot("abort-confirm.svg", str(HERE))
+        await pilot.press("n", "enter")
+        await settle(1.5)
+        assert isinstance(app.screen, TaskScreen)
+        app.save_screenshot("task-log.svg", str(HERE))
+        await pilot.press("escape", "2")
+        await settle()
+        app.save_screenshot("workers.svg", str(HERE))
+        await pilot.press("3")
+        await settle()
+        app.save_screenshot("monitors.svg", str(HERE))
+        await pilot.press("1", "question_mark")
+        await settle(0.3)
+        app.save_screenshot("help.svg", str(HERE))
+
+
+def main():
+    home = None
+    dsn = os.environ.get("JOBCONSOLE_DSN")
+    if not dsn:
+        home = Path(tempfile.mkdtemp(prefix="jobconsole-shots-"))
+        dsn = embedded.ensure_running(home)
+        api.init_db(dsn)
+    monitor = subprocess.Popen(
+        [sys.executable, "-m", "console.cli", "monitor", "--domain", "demo", "--workers", "3"],
+        env=dict(os.environ, JOBCONSOLE_DSN=dsn), stderr=subprocess.DEVNULL)
+    try:
+        train = queue_demo(dsn)
+        time.sleep(4)
+        asyncio.run(shoot(dsn, train.id))
+    finally:
+        monitor.send_signal(signal.SIGTERM)
+        monitor.wait(30)
+        db.close_pools()
+        if home:
+            embedded.stop(home)
+    print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
+
+
+if __name__ == "__main__":
+    main()
