@@ -8,7 +8,7 @@ import time
 
 from textual import work
 from textual.worker import get_current_worker
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.reactive import reactive
 
@@ -120,8 +120,12 @@ class JobConsole(App):
         if "task" in kinds:
             self.load_counts()
         # only the visible screen reloads; a hidden one reloads when it comes back
-        handler = getattr(self.screen, "on_changed", None)
-        if handler is not None and not isinstance(self.screen, (Confirm, Help)):
+        try:
+            screen = self.screen
+        except ScreenStackError:     # between two modes
+            return
+        handler = getattr(screen, "on_changed", None)
+        if handler is not None and not isinstance(screen, (Confirm, Help)):
             handler(kinds)
 
     @work(thread=True, exclusive=True, group="counts")

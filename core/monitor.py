@@ -25,6 +25,7 @@ from .timing import Timing
 log = logging.getLogger("jobconsole.monitor")
 
 LIVE_WORKER = "('starting', 'running', 'stopping')"
+GROUP_GRACE = 2.0   # seconds: a task started in a group and still running is the slow one
 
 # What a dead or killed worker held ends here, in two statements run together.
 # Tasks it had claimed but not started go back to the queue: they never ran, since a
@@ -176,7 +177,7 @@ class Monitor:
             if kill_requested:
                 self.kill(wid, "killed on request", task_reason="its worker was killed on request")
             elif status == "aborting":
-                self.kill(wid, f"killed to abort task {tid}", only_if_aborting=True)
+                self.kill(wid, f"killed to abort task {tid}", aborting=tid)
         if self.stopping:
             self.stop_workers("its monitor was shut down", graceful=self.stopping == "graceful")
         else:
@@ -196,7 +197,9 @@ class Monitor:
             log.info("monitor %s: %s stop requested", self.id, row[1])
 
     def worker_states(self):
-        """[(worker id, kill requested, task id, task status, overdue)] of live workers."""
+        """[(worker id, kill requested, task id, task status, overdue)] of live workers:
+        a row per started, unfinished task (a worker may have started a group of tiny
+        tasks at once), or one row with no task for an idle worker."""
         return self.conn.execute(
             "select w.id, w.kill_requested, t.id, t.status, "
             "coalesce(t.status = 'running' and t.started + make_interval(secs => t.timeout) < now(), false) "
@@ -251,19 +254,26 @@ class Monitor:
         for tid, tstatus in ended:
             log.warning("monitor %s: task %s %s (%s)", self.id, tid, tstatus, task_reason)
 
-    def kill(self, wid, reason, task_reason=None, only_if_aborting=False):
-        """Kill a worker's process (TERM, then KILL) and end its task, under its row lock."""
+    def kill(self, wid, reason, task_reason=None, aborting=None):
+        """Kill a worker's process (TERM, then KILL) and end its task, under its row lock.
+
+        With `aborting`, only if that task is still the one its code runs: the worker's
+        current task, or one started in a group that has been running long enough for
+        the rest of its group to be long done.
+        """
         proc = self.procs.get(wid)
         with self.conn.transaction():
             locked = self.conn.execute(
-                f"select 1 from jobconsole.worker where id = %s and status in {LIVE_WORKER} "
+                f"select task_id from jobconsole.worker where id = %s and status in {LIVE_WORKER} "
                 "for update", (wid,)).fetchone()
-            current = self.conn.execute(
-                "select id, status from jobconsole.task where worker_id = %s "
-                "and status in ('running', 'aborting') and started is not null",
-                (wid,)).fetchone()
-            if not locked or (only_if_aborting and (current is None or current[1] != "aborting")):
-                return   # the task finished on its own meanwhile: nothing to kill
+            if not locked:
+                return
+            if aborting is not None and not self.conn.execute(
+                    "select 1 from jobconsole.task where id = %s and worker_id = %s "
+                    "and status = 'aborting' and started is not null "
+                    "and (id = %s or started < now() - make_interval(secs => %s))",
+                    (aborting, wid, locked[0], GROUP_GRACE)).fetchone():
+                return   # finished meanwhile, or not the one running: nothing to kill
             if proc is not None:
                 terminate(proc, self.timing.kill_grace)
             end_tasks_of_workers(self.conn, [wid], task_reason or reason)
@@ -276,8 +286,8 @@ class Monitor:
 
     def scale(self, state):
         """Keep between min and max workers, as many as busy ones plus queued tasks."""
-        live = [row for row in state if row[0] in self.procs]
-        busy = sum(1 for row in live if row[2] is not None)
+        live = list({row[0]: row for row in state if row[0] in self.procs}.values())
+        busy = len({row[0] for row in state if row[0] in self.procs and row[2] is not None})
         queued = self.conn.execute(
             "select count(*) from (select 1 from jobconsole.task where status = 'queued' "
             "and domain = %s and (host is null or host = %s) and operation in "

@@ -57,9 +57,10 @@ def list_monitors(conn, *, all=False):
 def list_workers(conn, *, all=False, monitor_id=None):
     rows = conn.execute(
         "select w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.runs, w.mem_mb, "
-        "w.reason, w.started, w.heartbeat, w.finished, t.id "
-        "from jobconsole.worker w left join jobconsole.task t "
-        "on t.worker_id = w.id and t.status in ('running', 'aborting') and t.started is not null "
+        "w.reason, w.started, w.heartbeat, w.finished, coalesce(w.task_id, t.id) "
+        "from jobconsole.worker w left join lateral (select id from jobconsole.task "
+        "where worker_id = w.id and status in ('running', 'aborting') and started is not null "
+        "order by id limit 1) t on true "
         "where (%s or w.status in ('starting', 'running', 'stopping')) "
         "and (%s::int is null or w.monitor_id = %s) order by w.id",
         (all, monitor_id, monitor_id)).fetchall()

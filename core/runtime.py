@@ -28,13 +28,13 @@ class LogBuffer:
         # PostgreSQL text cannot hold NUL; everything else is stored as written.
         line = line.replace("\x00", "\ufffd")
         with self._lock:
-            self._lines.append((time.time(), line))
+            self._lines.append((self.task_id, time.time(), line))
 
-    def take(self):
-        """(task_id, [timestamps], [lines]) of everything buffered, emptying it."""
+    def take_all(self):
+        """([task ids], [timestamps], [lines]) of everything buffered, emptying it."""
         with self._lock:
             lines, self._lines = self._lines, []
-            return self.task_id, [t for t, _ in lines], [l for _, l in lines]
+        return [i for i, _, _ in lines], [t for _, t, _ in lines], [l for _, _, l in lines]
 
     def __len__(self):
         return len(self._lines)

@@ -37,6 +37,8 @@ from .timing import Timing
 
 MAX_AHEAD = 16          # tasks claimed at once, at most
 QUICK = 0.02            # seconds: a task this fast lets the worker claim further ahead
+GROUP = 8               # quick tasks started and recorded together, at most
+TINY = 0.002            # seconds: tasks this fast (on average) are run in groups
 
 # `me` locks this worker's row first: a monitor that is killing this worker holds that
 # lock, so a statement racing with the kill waits, then finds the worker no longer
@@ -62,43 +64,45 @@ returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.att
 # the trigger's transition tables, and this statement runs once per task.
 _STEP = """
 with me as (
-    update jobconsole.worker set runs = runs + %(finished)s
+    update jobconsole.worker set runs = runs + %(finished)s, task_id = %(current)s
     where id = %(wid)s and status = 'running'
     returning id
-), {logged}finish as (
+), {logged}results as (
+    select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::jsonb[],
+                         %(raws)s::bytea[], %(kinds)s::text[], %(tracebacks)s::text[])
+        as r(id, status, output, raw_output, kind, traceback)
+), finish as (
     -- an abort or timeout requested while the task ran wins over its result
-    update jobconsole.task set
-        status = case when status = 'aborting' then
-                     case when error_kind = 'timeout' then 'failed' else 'aborted' end
-                 else %(status)s end,
-        output = %(output)s::jsonb,
-        raw_output = %(raw_output)s,
-        error_kind = case when status = 'aborting' then error_kind else %(kind)s end,
-        traceback = case when status = 'aborting' then traceback else %(traceback)s end,
+    update jobconsole.task t set
+        status = case when t.status = 'aborting' then
+                     case when t.error_kind = 'timeout' then 'failed' else 'aborted' end
+                 else r.status end,
+        output = r.output,
+        raw_output = r.raw_output,
+        error_kind = case when t.status = 'aborting' then t.error_kind else r.kind end,
+        traceback = case when t.status = 'aborting' then t.traceback else r.traceback end,
         finished = now()
-    where id = %(prev)s and worker_id = %(wid)s and status in ('running', 'aborting')
+    from results r
+    where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
       and exists (select from me)
 ), started as (
     update jobconsole.task set started = now()
-    where id = %(next)s and worker_id = %(wid)s and status = 'running' and started is null
-      and exists (select from me)
+    where id = any(%(next)s::bigint[]) and worker_id = %(wid)s and status = 'running'
+      and started is null and exists (select from me)
     returning id
 )
-select exists (select from me), exists (select from started),
-       case when %(prev)s::bigint is not null or %(next)s::bigint is not null then
-           pg_notify('jobconsole_task', concat_ws(',', %(prev)s::bigint, %(next)s::bigint)) end
+select exists (select from me), array(select id from started),
+       case when %(notify)s <> '' then pg_notify('jobconsole_task', %(notify)s) end
 """
 _LOGGED = """logged as (
     insert into jobconsole.log (task_id, ts, line)
-    select %(prev)s, to_timestamp(u.t), u.l
-    from unnest(%(ts)s::float8[], %(lines)s::text[]) as u(t, l)
+    select u.task, to_timestamp(u.t), u.l
+    from unnest(%(log_tasks)s::bigint[], %(ts)s::float8[], %(lines)s::text[]) as u(task, t, l)
     where exists (select from me)
 ), """
 # the log insert (and its trigger) only when there are lines to write
 _STEP_LOGGED, _STEP = _STEP.format(logged=_LOGGED), _STEP.format(logged="")
 
-_NO_RESULT = dict(prev=None, finished=0, status=None, output=None, raw_output=None,
-                  kind=None, traceback=None, ts=[], lines=[])
 
 
 class Worker:
@@ -111,6 +115,8 @@ class Worker:
         self.hand = collections.deque()      # claimed rows not started yet
         self.hand_lock = threading.Lock()
         self.busy_since = None               # monotonic start of the running task
+        self.grouped = False                 # the running task was started in a group
+        self.average = 1.0                   # moving average of task durations, seconds
         self.stop_reason = None
         self.runs = 0
         self.ahead = 1
@@ -163,29 +169,57 @@ class Worker:
         self.operations = sorted(names)
 
     def loop(self):
-        result = _NO_RESULT
+        results = []
         while True:
             self.stop_reason = self.stop_reason or self.limit_reached()
             if self.stop_reason:
                 self.give_back()
             elif not self.hand and not self.claim():
-                alive = self.step(result, None)[0]
-                result = _NO_RESULT
+                alive, _ = self.step(results, [])
+                results = []
                 if not alive:
                     return "stopped by its monitor"
                 self.wait()
                 continue
-            with self.hand_lock:
-                row = self.hand.popleft() if self.hand else None
-            alive, started = self.step(result, row[0] if row else None)
-            result = _NO_RESULT
+            group = self.next_group() if not self.stop_reason else []
+            alive, started = self.step(results, [row[0] for row in group])
+            results = []
             if not alive:
                 return "stopped by its monitor"
-            if row is None:
+            if not group:
                 return self.stop_reason
-            if started:    # not aborted, nor given back, while it waited in the hand
-                result = self.execute(*row)
-                self.runs += 1
+            self.grouped = len(group) > 1
+            for row in group:
+                if row[0] in started:   # not aborted, nor given back, while it waited
+                    results.append(self.execute(*row))
+                    self.runs += 1
+
+    def next_group(self):
+        """The next task from the hand, or a few when tasks are tiny (see GROUP)."""
+        size = GROUP if self.average < TINY else 1
+        with self.hand_lock:
+            return [self.hand.popleft() for _ in range(min(size, len(self.hand)))]
+
+    def step(self, results, next_ids):
+        """Record `results`, mark `next_ids` started: (worker alive, ids started).
+
+        A lone task is recorded as the worker's current one (what an abort kills);
+        tasks started as a group are not, until one proves slow (the companion).
+        """
+        with self.flush_lock:
+            log_tasks, ts, lines = self.buffer.take_all()
+            self.buffer.task_id = None
+            params = dict(
+                wid=self.id, finished=len(results), next=next_ids,
+                current=next_ids[0] if len(next_ids) == 1 else None,
+                ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
+                outputs=[r["output"] for r in results], raws=[r["raw_output"] for r in results],
+                kinds=[r["kind"] for r in results], tracebacks=[r["traceback"] for r in results],
+                log_tasks=log_tasks, ts=ts, lines=lines,
+                notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
+            alive, started, _ = self.conn.execute(
+                _STEP_LOGGED if lines else _STEP, params).fetchone()
+        return alive, set(started)
 
     def claim(self):
         """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""
@@ -202,31 +236,25 @@ class Worker:
         self.ahead = min(self.ahead * 2, MAX_AHEAD) if len(rows) == self.ahead else 1
         return bool(rows)
 
-    def step(self, result, next_id):
-        """Record `result` and mark task `next_id` started: (worker alive, started)."""
-        with self.flush_lock:
-            if result["prev"] is not None:
-                _, result["ts"], result["lines"] = self.buffer.take()
-            self.buffer.task_id = next_id
-            sql = _STEP_LOGGED if result["lines"] else _STEP
-            return self.conn.execute(sql, dict(result, wid=self.id, next=next_id)).fetchone()[:2]
-
     def execute(self, tid, operation, input, raw_input, metadata, attempt):
         op = registry.lookup(operation, self.domain)
         run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer)
         status, kind, tb = "done", None, None
-        self.busy_since = time.monotonic()
+        self.buffer.task_id = tid
+        self.busy_since = started = time.monotonic()
         try:
             op.func(run)
         except Exception:
             status, kind, tb = "failed", "error", traceback.format_exc()
         finally:
-            if time.monotonic() - self.busy_since > QUICK:
-                self.ahead = 1
             self.busy_since = None
+            took = time.monotonic() - started
+            self.average = 0.8 * self.average + 0.2 * took
+            if took > QUICK:
+                self.ahead = 1
         output, raw_output = run.result()
-        return dict(prev=tid, finished=1, status=status, output=output,
-                    raw_output=raw_output, kind=kind, traceback=tb)
+        return dict(id=tid, status=status, output=output, raw_output=raw_output, kind=kind,
+                    traceback=tb)
 
     def give_back(self, conn=None):
         """Return the tasks still in the hand to the queue (they have not started)."""
@@ -281,6 +309,7 @@ class Companion(threading.Thread):
         w = self.worker
         conn = db.connect(w.dsn)
         next_beat = next_flush = 0.0
+        pointed = None
         while True:
             if os.getppid() != self.parent:   # the monitor is gone (belt and braces)
                 os._exit(1)
@@ -289,9 +318,15 @@ class Companion(threading.Thread):
                 next_flush = now + w.timing.log_flush
                 if len(w.buffer):
                     self.flush(conn)
-            busy = w.busy_since
-            if busy is not None and now - busy > SLOW and w.hand:
-                w.give_back(conn)   # a slow task: let idle workers take what waits
+            busy, tid = w.busy_since, w.buffer.task_id
+            if busy is not None and now - busy > SLOW:
+                if w.hand:
+                    w.give_back(conn)   # a slow task: let idle workers take what waits
+                if w.grouped and tid != pointed:
+                    # started in a group, yet slow: make it the one an abort kills
+                    conn.execute("update jobconsole.worker set task_id = %s where id = %s",
+                                 (tid, w.id))
+                    pointed = tid
             if now >= next_beat:
                 next_beat = now + w.timing.heartbeat
                 row = conn.execute(
@@ -304,12 +339,12 @@ class Companion(threading.Thread):
 
     def flush(self, conn):
         with self.worker.flush_lock:
-            tid, ts, lines = self.worker.buffer.take()
-            if tid is not None and lines:
+            tasks, ts, lines = self.worker.buffer.take_all()
+            if lines:
                 conn.execute(
-                    "insert into jobconsole.log (task_id, ts, line) "
-                    "select %s, to_timestamp(t), l from unnest(%s::float8[], %s::text[]) as u(t, l)",
-                    (tid, ts, lines))
+                    "insert into jobconsole.log (task_id, ts, line) select u.task, "
+                    "to_timestamp(u.t), u.l from unnest(%s::bigint[], %s::float8[], %s::text[]) "
+                    "as u(task, t, l)", (tasks, ts, lines))
 
 
 def _die_with_parent():

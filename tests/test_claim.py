@@ -2,6 +2,7 @@
 import time
 
 from core import api
+from core.worker import GROUP
 
 
 def test_many_tasks_with_several_workers_each_run_exactly_once(dsn, start_monitor, tmp_path):
@@ -44,11 +45,10 @@ def test_a_task_aborted_while_others_stream_through_never_runs(dsn, start_monito
     record = tmp_path / "runs.txt"
     start_monitor("--workers", "2")
     tasks = api.schedule_many(dsn, "record", list(range(400)), metadata={"file": str(record)})
-    aborted = set()
+    aborted, aborting = set(), set()
     for task in tasks[5::7]:
         try:
-            if task.abort() == "aborted":
-                aborted.add(task.id)
+            (aborted if task.abort() == "aborted" else aborting).add(task.id)
         except Conflict:
             pass                              # it was already done
     for task in tasks:
@@ -57,8 +57,10 @@ def test_a_task_aborted_while_others_stream_through_never_runs(dsn, start_monito
     assert len(ran) == len(set(ran))          # nothing ran twice
     assert aborted and not aborted & {tasks[i].id for i in ran}
     states = {t.id: t.status for t in api.list_tasks(dsn, limit=1000)}
-    assert {tid for tid, s in states.items() if s == "aborted"} == aborted
-    assert all(states[tasks[i].id] == "done" for i in ran)
+    # a task already started when the abort came ('aborting') may have finished first:
+    # the abort still wins its final status
+    assert {tid for tid, s in states.items() if s == "aborted"} == aborted | aborting
+    assert all(states[tasks[i].id] == "done" for i in ran if tasks[i].id not in aborting)
 
 
 def test_killing_a_busy_worker_never_runs_a_task_twice(dsn, start_monitor, tmp_path):
@@ -78,6 +80,8 @@ def test_killing_a_busy_worker_never_runs_a_task_twice(dsn, start_monitor, tmp_p
     assert len(ran) == len(set(ran))
     infos = api.list_tasks(dsn, limit=5000)
     crashed = [t for t in infos if t.status == "failed"]
-    assert all(t.error_kind == "crash" for t in crashed) and len(crashed) <= 1
+    # the tasks the worker had started (tiny ones start in groups) fail as crashes; the
+    # ones it had only claimed go back to the queue and run once
+    assert all(t.error_kind == "crash" for t in crashed) and len(crashed) <= GROUP
     assert len([t for t in infos if t.status == "done"]) == 3000 - len(crashed)
     assert {t.worker_id for t in infos if t.status == "done"} != {None}

@@ -41,6 +41,7 @@ create table jobconsole.worker (
     status text not null default 'starting'
         check (status in ('starting', 'running', 'stopping', 'stopped', 'dead')),
     runs integer not null default 0,
+    task_id bigint,                     -- the task its code runs now, when known
     mem_mb integer,
     shutdown_requested boolean not null default false,
     kill_requested boolean not null default false,
