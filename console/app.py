@@ -8,7 +8,7 @@ import time
 
 from textual import work
 from textual.worker import get_current_worker
-from textual.app import App, ScreenStackError
+from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 
@@ -23,6 +23,8 @@ from .source import Source
 from .views.operations import OperationsView, SchedulesView
 from .views.processes import MonitorsView, WorkersView
 from .views.tasks import TasksView
+
+EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation"})
 
 # actions that change something: hidden and refused with --read-only
 DESTRUCTIVE = {"abort", "relaunch", "delete", "kill", "stop", "start_monitor"}
@@ -88,11 +90,15 @@ class JobConsole(App):
         worker = get_current_worker()
         watcher = Watcher(self.source.dsn)
         delay = 1.0
+        lost = False
         while not worker.is_cancelled:
             try:
                 kinds = watcher.wait(1.0)
                 delay = 1.0
+                if lost:     # back: whatever happened meanwhile, read it all again
+                    lost, kinds = False, set(EVERYTHING)
             except Exception as exc:     # a lost connection, a stopped server
+                lost = True
                 watcher.close()
                 message = str(exc) if isinstance(exc, JobconsoleError) else \
                     f"lost the database: {str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__}"
@@ -114,7 +120,7 @@ class JobConsole(App):
     def fallback_refresh(self):
         """The safety net: reload as if everything changed, unless paused or just done."""
         if not self.paused and time.monotonic() - self._last_change > self.refresh_every / 2:
-            self.dispatch_change(frozenset({"task", "log", "worker", "monitor", "operation"}))
+            self.dispatch_change(EVERYTHING)
 
     def dispatch_change(self, kinds):
         if "task" in kinds:
@@ -144,7 +150,7 @@ class JobConsole(App):
     def action_toggle_pause(self):
         self.paused = not self.paused
         if not self.paused:
-            self.dispatch_change(frozenset({"task", "log", "worker", "monitor", "operation"}))
+            self.dispatch_change(EVERYTHING)
 
     # -- actions ------------------------------------------------------------------------
 
@@ -173,9 +179,9 @@ class JobConsole(App):
             try:
                 result = getattr(self.source, method)(oid)
             except JobconsoleError as exc:
-                self.call_from_thread(self.notify, str(exc), severity="error")
+                self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
                 continue
-            self.call_from_thread(self.notify, template.format(oid, result))
+            self.call_from_thread(self.notify, template.format(oid, result), markup=False)
 
     def action_start_monitor(self):
         if self.read_only:
@@ -194,9 +200,26 @@ class JobConsole(App):
         try:
             pid, log = start_detached_monitor(self.source.dsn, domain, workers=workers)
         except OSError as exc:
-            self.call_from_thread(self.notify, f"cannot start a monitor: {exc}", severity="error")
+            self.call_from_thread(self.notify, f"cannot start a monitor: {exc}", severity="error",
+                                  markup=False)
             return
-        self.call_from_thread(self.notify, f"monitor for {domain!r} started (pid {pid}, log {log})")
+        self.call_from_thread(self.notify, f"monitor for {domain!r} started (pid {pid}, log {log})",
+                                  markup=False)
+
+    def get_system_commands(self, screen):
+        """The command palette (`:` or ctrl+p): jump to a view, or run an app action."""
+        for mode, help_text in (("tasks", "all tasks, newest first"),
+                                ("workers", "worker processes and their current task"),
+                                ("monitors", "monitors on every host"),
+                                ("schedules", "cron schedules"),
+                                ("operations", "registered operations")):
+            yield SystemCommand(f"Go to {mode}", help_text,
+                                lambda mode=mode: self.switch_mode(mode))
+        yield SystemCommand("Pause or resume live refresh", "p", self.action_toggle_pause)
+        yield SystemCommand("Help", "every key, from the bindings", self.action_help)
+        if not self.read_only:
+            yield SystemCommand("Start a monitor on this host", "m", self.action_start_monitor)
+        yield from super().get_system_commands(screen)
 
     def action_help(self):
         sections = [("Everywhere", bindings_of(self))]

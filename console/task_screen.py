@@ -14,6 +14,7 @@ from core.errors import JobconsoleError
 from . import cells
 from .messages import Loaded
 from .render import duration, when
+from .widgets.banner import Banner
 from .widgets.log_pane import LogPane
 from .widgets.status_bar import StatusBar
 
@@ -38,6 +39,7 @@ class TaskScreen(Screen):
         self._dirty = False
 
     def compose(self):
+        yield Banner()
         with Vertical():
             yield Static(id="details")
             yield LogPane(id="log")

@@ -16,6 +16,7 @@ from .errors import DatabaseUnavailable
 
 ENV_DSN = "JOBCONSOLE_DSN"
 _checked = set()          # dsns whose schema this process has verified
+POOL_WAIT = 10.0          # seconds to wait for a pooled connection before giving up
 _pools = {}
 _pools_lock = threading.Lock()
 
@@ -90,12 +91,15 @@ def pooled(dsn):
     Library calls (schedule, a task's state) are short and frequent: a pool saves the
     connection set-up that would otherwise dominate them.
     """
+    from psycopg_pool import PoolTimeout
     pool = _pool(dsn)
     try:
-        with pool.connection() as conn:
+        with pool.connection(timeout=POOL_WAIT) as conn:
             yield conn
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {_first_line(exc)}") from None
+    except PoolTimeout:
+        raise DatabaseUnavailable(f"cannot reach the database {describe(dsn)}") from None
 
 
 def _pool(dsn):

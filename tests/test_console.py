@@ -216,3 +216,63 @@ async def test_a_monitor_started_with_m_outlives_the_console(dsn, tmp_path, monk
     while alive(monitor.pid) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
     assert not alive(monitor.pid)
+
+
+async def test_a_lost_database_shows_a_banner_and_the_console_recovers(tmp_path):
+    from conftest import OPS
+
+    from console.widgets.banner import Banner
+    from core import db, embedded
+    home = tmp_path / "own server"
+    dsn = embedded.ensure_running(home)
+    try:
+        api.init_db(dsn)
+        api.register_operations(dsn, OPS)
+        task = api.schedule(dsn, "double", 1)
+        app = JobConsole(dsn, refresh=1.0)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: ids(app) == [task.id])
+            await asyncio.to_thread(embedded.stop, home)
+            await until(pilot, lambda: app.problem, 15, "the problem to be noticed")
+            assert app.screen.query_one(Banner).display
+            await asyncio.to_thread(embedded.ensure_running, home)
+            later = await asyncio.to_thread(api.schedule, dsn, "double", 2)
+            await until(pilot, lambda: not app.problem and later.id in ids(app), 30,
+                        "the console to reconnect and show the new task")
+            assert not app.screen.query_one(Banner).display
+    finally:
+        db.close_pools()
+        embedded.stop(home)
+
+
+async def test_the_console_fits_80_by_24(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "double", 1).join(timeout=30)
+    app = JobConsole(dsn)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        for key in ("enter", "escape", "2", "3", "5", "question_mark", "escape", "1"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+        assert isinstance(app.screen, TasksView)
+
+
+async def test_markup_typed_into_the_filter_is_shown_as_typed(dsn):
+    api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"[b]x[/]", "enter")
+        await until(pilot, lambda: ids(app) == [])
+        title = str(app.screen.query_one("#view-title").render())
+        assert "filter: [b]x[/]" in title
+
+
+async def test_the_command_palette_jumps_to_a_view(dsn):
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon")
+        await pilot.pause(0.2)
+        await pilot.press(*"go to monitors")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.current_mode == "monitors", 5, "the monitors view")

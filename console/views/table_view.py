@@ -3,6 +3,7 @@
 Loading runs in a thread worker and posts `Loaded`; a refresh asked for while one is
 in flight is remembered and run once it ends, so refreshes never overlap or pile up.
 """
+from rich.text import Text
 from textual import on, work
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -12,6 +13,7 @@ from textual.widgets import Footer, Input, Label
 from core.errors import JobconsoleError
 
 from ..messages import Loaded
+from ..widgets.banner import Banner
 from ..widgets.live_table import LiveTable
 from ..widgets.status_bar import StatusBar
 
@@ -38,6 +40,7 @@ class TableView(Screen):
         self._dirty = False
 
     def compose(self):
+        yield Banner()
         with Vertical():
             yield Label(self.TITLE, id="view-title")
             yield Input(placeholder="filter (a leading ! inverts)", id="filter")
@@ -118,7 +121,8 @@ class TableView(Screen):
             parts.append(f"sorted by {self.sort_key} {'↓' if self.descending else '↑'}")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
-        self.query_one("#view-title", Label).update("  ·  ".join(parts))
+        # the filter is typed by the user: text, never markup
+        self.query_one("#view-title", Label).update(Text("  ·  ".join(parts)))
 
     def action_filter(self):
         box = self.query_one("#filter", Input)

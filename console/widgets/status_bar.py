@@ -26,10 +26,7 @@ class StatusBar(Static):
                 text.append(f"{status} ", style=STATUS_STYLES.get(status, ""))
                 text.append(f"{count}  ")
         text.append("│ ", style="dim")
-        if app.problem:
-            text.append(f"⚠ {app.problem}", style="bold red")
-        else:
-            text.append(app.connection, style="dim")
+        text.append(app.connection, style="bold red" if app.problem else "dim")
         text.append("  │ ", style="dim")
         text.append("paused (p)" if app.paused else "live", style="yellow" if app.paused else "green")
         if app.read_only:
