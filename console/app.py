@@ -24,6 +24,7 @@ from .views.operations import OperationsView, SchedulesView
 from .views.processes import MonitorsView, WorkersView
 from .views.tasks import TasksView
 
+COUNTS_EVERY = 0.5   # seconds between two counts of tasks by status, at least
 EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation"})
 
 # actions that change something: hidden and refused with --read-only
@@ -73,11 +74,13 @@ class JobConsole(App):
         self.timing = Timing.from_env()
         self._watch = watch
         self._last_change = 0.0
+        self._counts_at = 0.0
+        self._counts_timer = None
 
     def on_mount(self):
         self.connection = self.source.name
         self.switch_mode("tasks")
-        self.load_counts()
+        self.request_counts()
         if self._watch:
             self.watch_database()
         self.set_interval(self.refresh_every, self.fallback_refresh)
@@ -124,7 +127,7 @@ class JobConsole(App):
 
     def dispatch_change(self, kinds):
         if "task" in kinds:
-            self.load_counts()
+            self.request_counts()
         # only the visible screen reloads; a hidden one reloads when it comes back
         try:
             screen = self.screen
@@ -133,6 +136,19 @@ class JobConsole(App):
         handler = getattr(screen, "on_changed", None)
         if handler is not None and not isinstance(screen, (Confirm, Help)):
             handler(kinds)
+
+    def request_counts(self):
+        """Counting a big table costs a scan of an index: at most twice a second,
+        however fast tasks change."""
+        wait = self._counts_at + COUNTS_EVERY - time.monotonic()
+        if wait <= 0:
+            self._counts_at = time.monotonic()
+            self.load_counts()
+        elif not self._counts_timer:
+            def due():
+                self._counts_timer = None
+                self.request_counts()
+            self._counts_timer = self.set_timer(wait, due)
 
     @work(thread=True, exclusive=True, group="counts")
     def load_counts(self):

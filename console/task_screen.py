@@ -37,6 +37,7 @@ class TaskScreen(Screen):
         self.task_id = task_id
         self._loading = False
         self._dirty = False
+        self.loads = 0          # completed loads: what tests and benchmarks wait on
 
     def compose(self):
         yield Banner()
@@ -80,6 +81,7 @@ class TaskScreen(Screen):
             info, lines = message.rows
             self.query_one("#details", Static).update(self._details(info))
             self.query_one(LogPane).add(lines)
+            self.loads += 1
         if self._dirty:
             self._dirty = False
             self.reload()

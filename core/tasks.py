@@ -234,6 +234,7 @@ def vacuum(conn, days):
 
 SORTABLE = ("id", "status", "operation", "domain", "owner", "priority", "queued",
             "started", "finished", "worker_id")
+NULLABLE = ("owner", "started", "finished", "worker_id")
 
 
 def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200):
@@ -247,12 +248,15 @@ def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200
     if needle:
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     direction = "desc" if descending else "asc"
+    # "nulls last" only where there can be nulls: on a not-null column it would stop
+    # the planner from walking an index (the primary key, or status's) in order
+    nulls = " nulls last" if sort in NULLABLE else ""
     rows = conn.execute(
         f"select {COLUMNS} from jobconsole.task where true "
         "and (%(owner)s::text is null or owner = %(owner)s) "
         "and (%(pattern)s::text is null or ((id::text || ' ' || status || ' ' || operation "
         "|| ' ' || domain || ' ' || coalesce(owner, '')) ilike %(pattern)s) <> %(invert)s) "
-        f"order by {sort} {direction} nulls last, id {direction} limit %(limit)s",
+        f"order by {sort} {direction}{nulls}, id {direction} limit %(limit)s",
         dict(owner=owner, pattern=pattern, invert=invert, limit=limit)).fetchall()
     return [TaskInfo(*r) for r in rows]
 

@@ -18,6 +18,9 @@ from ..widgets.live_table import LiveTable
 from ..widgets.status_bar import StatusBar
 
 
+PAGE = 100                  # rows fetched at first, and added when the cursor nears the end
+
+
 class TableView(Screen):
     COLUMNS = []            # [(key, label)]
     SORTS = []              # column keys one may sort by, in `<` `>` order
@@ -38,6 +41,9 @@ class TableView(Screen):
         self.descending = True
         self._loading = False
         self._dirty = False
+        self.loads = 0          # completed loads: what tests and benchmarks wait on
+        self.limit = PAGE       # rows to fetch: the window grows as the cursor goes down
+        self._full = False      # the last load filled the window: there may be more
 
     def compose(self):
         yield Banner()
@@ -57,6 +63,14 @@ class TableView(Screen):
         self.table.focus()
         self.update_title()
         self.reload()
+
+    @on(LiveTable.RowHighlighted)
+    def _near_the_end(self, event):
+        # fetch only what can be seen; a cursor near the last row asks for the next page
+        if self._full and event.cursor_row >= self.table.row_count - 10:
+            self._full = False
+            self.limit += PAGE
+            self.reload()
 
     @on(LiveTable.RowSelected)
     def _row_selected(self, event):
@@ -95,6 +109,8 @@ class TableView(Screen):
         if message.rows is not None:
             self.app.report_problem(None)
             self.table.set_rows([(self.key(r), self.cells(r)) for r in message.rows])
+            self._full = len(message.rows) >= self.limit
+            self.loads += 1
         if self._dirty:
             self._dirty = False
             self.reload()
@@ -132,6 +148,7 @@ class TableView(Screen):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event):
         self.filter_text = event.value.strip()
+        self.limit = PAGE
         event.input.display = bool(self.filter_text)
         self.table.focus()
         self.update_title()
@@ -143,6 +160,7 @@ class TableView(Screen):
             box.value = ""
             box.display = False
             self.filter_text = ""
+            self.limit = PAGE
             self.table.focus()
             self.update_title()
             self.reload()

@@ -24,7 +24,7 @@ class TasksView(TableView):
 
     def fetch(self):
         return self.app.source.tasks(text=self.filter_text or None, sort=self.sort_key,
-                                     descending=self.descending)
+                                     descending=self.descending, limit=self.limit)
 
     def cells(self, t):
         marked = str(t.id) in self.table.marked
