@@ -9,7 +9,11 @@ from .styles import STATUS_STYLES
 def cell(value, style="", limit=120):
     if value is None:
         return Text("")
-    return Text(sanitize(str(value), limit=limit, keep_colours=False), style=style, no_wrap=True)
+    text = Text(sanitize(str(value), limit=limit, keep_colours=False), no_wrap=True)
+    # a span, not the Text's base style: DataTable pads a base-styled cell one column
+    # to the right of its header
+    text.stylize(style)
+    return text
 
 
 def status(value):

@@ -22,12 +22,17 @@ def _cell(value, max_width):
     return text if len(text) <= max_width else text[:max_width - 1] + "…"
 
 
+def now():
+    """The clock every relative time is shown against (the snapshot tests freeze it)."""
+    return datetime.now(timezone.utc)
+
+
 def when(moment):
     """A timestamp in local time, without the date when it is today."""
     if moment is None:
         return ""
     local = moment.astimezone()
-    if local.date() == datetime.now().astimezone().date():
+    if local.date() == now().astimezone().date():
         return local.strftime("%H:%M:%S")
     return local.strftime("%Y-%m-%d %H:%M")
 
@@ -35,7 +40,7 @@ def when(moment):
 def duration(start, end=None):
     if start is None:
         return ""
-    seconds = ((end or datetime.now(timezone.utc)) - start).total_seconds()
+    seconds = ((end or now()) - start).total_seconds()
     return seconds_text(seconds)
 
 

@@ -93,7 +93,7 @@ class TaskScreen(Screen):
         table.add_column(style="bold", no_wrap=True, width=9)
         table.add_column(ratio=1)
         status = cells.status(t.status)
-        if t.error_kind:
+        if t.error_kind and t.error_kind != "abort":
             status.append(f" ({t.error_kind})", style="red")
         table.add_row("task", cells.cell(f"{t.id}  {t.operation}", "bold"), "status", status)
         table.add_row("domain", cells.cell(t.domain), "owner", cells.cell(t.owner))

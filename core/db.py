@@ -9,7 +9,7 @@ import threading
 from contextlib import contextmanager
 
 import psycopg
-from psycopg import conninfo
+from psycopg import conninfo, pq
 
 from . import schema
 from .errors import DatabaseUnavailable
@@ -94,12 +94,38 @@ def pooled(dsn):
     from psycopg_pool import PoolTimeout
     pool = _pool(dsn)
     try:
-        with pool.connection(timeout=POOL_WAIT) as conn:
-            yield conn
-    except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {_first_line(exc)}") from None
+        conn = _live_connection(pool)
     except PoolTimeout:
         raise DatabaseUnavailable(f"cannot reach the database {describe(dsn)}") from None
+    try:
+        yield conn
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {_first_line(exc)}") from None
+    finally:
+        pool.putconn(conn)
+
+
+def _live_connection(pool):
+    """A pooled connection that the server has not closed meanwhile.
+
+    A server restart closes every idle connection; the pool only learns it when one is
+    used. Reading what the socket already holds (no round trip) tells us first, so a
+    dead one is dropped rather than failing the caller's statement.
+    """
+    for _ in range(pool.max_size + 1):
+        conn = pool.getconn(timeout=POOL_WAIT)
+        try:
+            # twice: the first read takes the server's farewell message, the second
+            # meets the closed socket
+            conn.pgconn.consume_input()
+            conn.pgconn.consume_input()
+            if conn.pgconn.status == pq.ConnStatus.OK:
+                return conn
+        except psycopg.OperationalError:
+            pass
+        conn.close()
+        pool.putconn(conn)      # the pool replaces a closed connection
+    return pool.getconn(timeout=POOL_WAIT)
 
 
 def _pool(dsn):

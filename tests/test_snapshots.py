@@ -1,0 +1,107 @@
+"""Snapshot tests of the main screens: fixed data, a frozen clock, no live refresh.
+
+The SVGs under __snapshots__/ are the accepted renderings; after a deliberate change,
+look at the new ones and accept them with `pytest tests/test_snapshots.py --snapshot-update`.
+"""
+from datetime import datetime, timezone
+
+import pytest
+
+from console import render
+from console.app import JobConsole
+from console.source import Source
+
+SIZE = (100, 30)
+T0 = "2026-01-05 09:00:00+00"
+
+SEED = f"""
+insert into jobconsole.monitor (id, host, domain, pid, status, started, heartbeat)
+values (1, 'db-1', 'default', 4242, 'running', '{T0}', '{T0}');
+insert into jobconsole.worker (id, monitor_id, host, domain, pid, status, runs, mem_mb, started, heartbeat)
+values (1, 1, 'db-1', 'default', 5001, 'running', 12, 48, '{T0}', '{T0}'),
+       (2, 1, 'db-1', 'default', 5002, 'running', 3, 51, '{T0}', '{T0}');
+insert into jobconsole.task (id, operation, domain, status, input, output, owner, metadata,
+                             queued, claimed, started, finished, worker_id, error_kind, traceback)
+values
+ (1, 'resize_images', 'default', 'done', '{{"count": 5}}', '{{"resized": 5}}', 'alice', null,
+  '{T0}', '{T0}', '{T0}', timestamptz '{T0}' + interval '2 seconds', 1, null, null),
+ (2, 'import_invoices', 'default', 'failed', '{{"file": "nov.csv"}}', null, 'bob', null,
+  '{T0}', '{T0}', '{T0}', timestamptz '{T0}' + interval '1 second', 2, 'error',
+  E'Traceback (most recent call last):\\n  File "ops.py", line 9, in import_invoices\\nValueError: could not convert string to float: ''twelve'''),
+ (3, 'train_model', 'default', 'aborted', '{{"epochs": 60}}', null, 'carol',
+  '{{"dataset": "churn"}}', '{T0}', '{T0}', '{T0}', timestamptz '{T0}' + interval '95 seconds',
+  1, 'abort', null),
+ (4, '[b]x[/b]', 'default', 'queued', '"[@click=app.quit]"', null, '[red]eve[/]', null,
+  '{T0}', null, null, null, null, null, null);
+insert into jobconsole.log (task_id, ts, line)
+select 3, timestamptz '{T0}' + make_interval(secs => i), line
+from unnest(array['INFO demo: epoch 1: loss 0.9120', 'INFO demo: epoch 2: loss 0.8031',
+                  '[/] [@click=app.quit] [bold red]not markup[/bold red]',
+                  E'\\x1b[2J\\x1b[Hcursor home and clear?',
+                  E'\\x1b]8;;http://evil.example/\\x1b\\\\an OSC 8 link\\x1b]8;;\\x1b\\\\',
+                  E'\\x1b[32mgreen stays green\\x1b[0m']) with ordinality as u(line, i);
+"""
+
+
+@pytest.fixture
+def frozen(dsn, sql_conn, monkeypatch):
+    sql_conn.execute(SEED)
+    monkeypatch.setattr(render, "now", lambda: datetime(2026, 1, 5, 9, 30, tzinfo=timezone.utc))
+    monkeypatch.setattr(Source, "name", property(lambda self: "postgres@db-1:5432/jobs"))
+    monkeypatch.setenv("TZ", "UTC")
+    return JobConsole(dsn, watch=False, refresh=3600)
+
+
+async def loaded(pilot):
+    deadline = 200
+    while not getattr(pilot.app.screen, "loads", 0) and deadline:
+        await pilot.pause(0.05)
+        deadline -= 1
+    await pilot.pause(0.2)
+
+
+def test_tasks_view(frozen, snap_compare):
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=loaded)
+
+
+def test_task_screen_with_hostile_log_lines(frozen, snap_compare):
+    async def open_task(pilot):
+        await loaded(pilot)
+        await pilot.press("down", "enter")
+        await loaded(pilot)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=open_task)
+
+
+def test_failed_task_with_its_traceback(frozen, snap_compare):
+    async def open_task(pilot):
+        await loaded(pilot)
+        await pilot.press("down", "down", "enter")
+        await loaded(pilot)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=open_task)
+
+
+def test_workers_view(frozen, snap_compare):
+    async def workers(pilot):
+        await pilot.press("2")
+        await loaded(pilot)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=workers)
+
+
+def test_abort_confirmation(frozen, snap_compare):
+    async def ask(pilot):
+        await loaded(pilot)
+        await pilot.press("a")
+        await pilot.pause(0.2)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=ask)
+
+
+def test_help(frozen, snap_compare):
+    async def help_screen(pilot):
+        await loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=help_screen)
+
+
+def test_tasks_view_in_80_by_24(frozen, snap_compare):
+    assert snap_compare(frozen, terminal_size=(80, 24), run_before=loaded)
