@@ -172,7 +172,7 @@ class JobConsole(App):
 
     def check_action(self, action, parameters):
         if self.read_only and action in DESTRUCTIVE:
-            return None     # shown disabled, refused
+            return False    # hidden from the footer, and refused
         return True
 
     def confirm_then(self, question, action, ids, done=None):

@@ -112,6 +112,10 @@ class TaskScreen(Screen):
             table.add_row("traceback", tb, "", Text(""))
         return table
 
+    def check_action(self, action, parameters):
+        # --read-only: the app's rule hides this screen's destructive keys too
+        return self.app.check_action(action, parameters)
+
     def action_follow(self):
         self.query_one(LogPane).follow()
 

@@ -276,3 +276,45 @@ async def test_the_command_palette_jumps_to_a_view(dsn):
         await pilot.pause(0.5)
         await pilot.press("enter")
         await until(pilot, lambda: app.current_mode == "monitors", 5, "the monitors view")
+
+
+async def test_read_only_hides_the_destructive_keys_from_the_footer(dsn):
+    api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app))
+        shown = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert not shown & {"abort", "relaunch", "delete", "start_monitor"}
+        assert "filter" in shown
+
+
+def test_a_terminal_that_goes_away_ends_the_console(dsn):
+    """Closing the terminal (its master side) hangs up the console: it must exit, not spin."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+    master, slave = os.openpty()
+    env = dict(os.environ, JOBCONSOLE_DSN=dsn, TERM="xterm-256color")
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli"], env=env,
+                            preexec_fn=lambda: os.login_tty(slave), pass_fds=(slave,))
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 20
+        seen = b""
+        while b"Tasks" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+        assert b"Tasks" in seen, "the console did not start"
+        os.close(master)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            raise AssertionError("the console kept running after its terminal went away")

@@ -125,6 +125,10 @@ class TableView(Screen):
     def cells(self, row):
         raise NotImplementedError
 
+    def check_action(self, action, parameters):
+        # --read-only: the app's rule hides this screen's destructive keys too
+        return self.app.check_action(action, parameters)
+
     # -- filter and sort ----------------------------------------------------------------
 
     @property
