@@ -36,6 +36,8 @@ class Group(click.Group):
                   ": run `jobconsole init-db`", SchemaError.exit_code)
         except psycopg.Error as exc:
             _fail(ctx, f"database error: {_first_line(exc)}", 1)
+        except UnicodeError as exc:   # an argument of undecodable bytes, say
+            _fail(ctx, f"not valid text: {exc}", BadInput.exit_code)
         except KeyboardInterrupt:
             _fail(ctx, "interrupted", 130)
 

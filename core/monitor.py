@@ -25,7 +25,6 @@ from .timing import Timing
 log = logging.getLogger("jobconsole.monitor")
 
 LIVE_WORKER = "('starting', 'running', 'stopping')"
-GROUP_GRACE = 2.0   # seconds: a task started in a group and still running is the slow one
 
 # What a dead or killed worker held ends here, in two statements run together.
 # Tasks it had claimed but not started go back to the queue: they never ran, since a
@@ -258,22 +257,32 @@ class Monitor:
         """Kill a worker's process (TERM, then KILL) and end its task, under its row lock.
 
         With `aborting`, only if that task is still the one its code runs: the worker's
-        current task, or one started in a group that has been running long enough for
-        the rest of its group to be long done.
+        current task. If the worker has stopped beating (its companion thread starved,
+        say by a C extension holding the GIL), its word cannot be had: kill anyway.
         """
         proc = self.procs.get(wid)
         with self.conn.transaction():
             locked = self.conn.execute(
-                f"select task_id from jobconsole.worker where id = %s and status in {LIVE_WORKER} "
-                "for update", (wid,)).fetchone()
+                "select task_id, heartbeat < now() - make_interval(secs => %s) "
+                f"from jobconsole.worker where id = %s and status in {LIVE_WORKER} for update",
+                (3 * self.timing.heartbeat, wid)).fetchone()
             if not locked:
+                # declared dead by another monitor (we were frozen): the database
+                # already ended its task; the process is still ours to stop
+                if proc is not None and aborting is None:
+                    terminate(proc, self.timing.kill_grace)
+                    self.procs.pop(wid, None)
                 return
-            if aborting is not None and not self.conn.execute(
+            current, silent = locked
+            if aborting is not None:
+                still = self.conn.execute(
                     "select 1 from jobconsole.task where id = %s and worker_id = %s "
-                    "and status = 'aborting' and started is not null "
-                    "and (id = %s or started < now() - make_interval(secs => %s))",
-                    (aborting, wid, locked[0], GROUP_GRACE)).fetchone():
-                return   # finished meanwhile, or not the one running: nothing to kill
+                    "and status = 'aborting' and started is not null",
+                    (aborting, wid)).fetchone()
+                if not still or not (current == aborting or silent):
+                    # finished meanwhile, or not the task its code runs (one of a group
+                    # still waiting: the worker gives those back): nothing to kill
+                    return
             if proc is not None:
                 terminate(proc, self.timing.kill_grace)
             end_tasks_of_workers(self.conn, [wid], task_reason or reason)

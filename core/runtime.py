@@ -25,10 +25,12 @@ class LogBuffer:
         self.task_id = None
 
     def add(self, line):
-        # PostgreSQL text cannot hold NUL; everything else is stored as written.
-        line = line.replace("\x00", "\ufffd")
+        task_id = self.task_id
+        if task_id is None:     # a thread still printing after its task ended
+            return
+        line = storable(line)
         with self._lock:
-            self._lines.append((self.task_id, time.time(), line))
+            self._lines.append((task_id, time.time(), line))
 
     def take_all(self):
         """([task ids], [timestamps], [lines]) of everything buffered, emptying it."""
@@ -38,6 +40,17 @@ class LogBuffer:
 
     def __len__(self):
         return len(self._lines)
+
+
+def storable(text):
+    """`text` as PostgreSQL can store it: NUL and lone surrogates (undecodable bytes
+    from a file name, say) become U+FFFD; everything else stays as written."""
+    text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:   # a str code point in D800-DFFF is always a lone one
+        text = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
+    return text
 
 
 class _LineWriter(io.TextIOBase):

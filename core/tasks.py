@@ -59,14 +59,21 @@ COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 
 def to_json_text(value, what="input"):
     """JSON text for a jsonb column, or BadInput saying how to pass other data."""
+    instead = {"input": "pass bytes as rawinput= instead",
+               "output": "save bytes with save_output(data, raw=True) instead"}.get(
+                   what, "make it plain JSON")
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise BadInput(f"{what} is not JSON-serialisable ({exc}): pass bytes as "
-                       f"raw{what}= instead") from None
+        raise BadInput(f"{what} is not JSON-serialisable ({exc}): {instead}") from None
     if _JSON_NUL.search(text):
         raise BadInput(f"{what} contains a NUL character, which PostgreSQL's jsonb cannot "
-                       f"store: pass bytes as raw{what}= instead")
+                       f"store: {instead}")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInput(f"{what} contains text that is not valid Unicode (undecodable bytes "
+                       f"from a file name?): {instead}") from None
     return text
 
 
@@ -167,10 +174,11 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, li
 def abort(conn, tid):
     """Abort a task; returns its new status ('aborted' or 'aborting').
 
-    A task whose code has not started (queued, or claimed ahead by a worker) is aborted
-    at once and will never run: the worker's start is conditional on the status, and the
-    row lock orders the two. A started one becomes 'aborting', and the monitor that owns
-    its worker kills that process.
+    A task not marked started (queued, or claimed ahead by a worker) is aborted at once
+    and will never run: the worker's start is conditional on the status, and the row
+    lock orders the two. A started one becomes 'aborting': if its code runs, the monitor
+    that owns its worker kills that process; if it was started in a group of tiny tasks
+    and its code has not begun, the worker ends it 'aborted' without running it.
     """
     with conn.transaction():
         row = conn.execute(

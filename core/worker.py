@@ -32,7 +32,7 @@ import traceback
 import psutil
 
 from . import db, registry
-from .runtime import LogBuffer, TaskRun
+from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
 
 MAX_AHEAD = 16          # tasks claimed at once, at most
@@ -105,6 +105,27 @@ _STEP_LOGGED, _STEP = _STEP.format(logged=_LOGGED), _STEP.format(logged="")
 
 
 
+# Tasks of a group marked started but whose code has not begun. Every SET expression
+# reads the row as it was: an abort that came meanwhile makes it 'aborted' (it never
+# ran); anything else (a timeout counted from the group's start) is undone and queued.
+_GIVE_BACK_STARTED = """
+with back as (
+    update jobconsole.task set
+        status = case when error_kind = 'abort' then 'aborted' else 'queued' end,
+        finished = case when error_kind = 'abort' then now() end,
+        error_kind = case when error_kind = 'abort' then 'abort' end,
+        traceback = null,
+        worker_id = case when error_kind = 'abort' then worker_id end,
+        claimed = case when error_kind = 'abort' then claimed end,
+        started = null
+    where id = any(%(ids)s) and worker_id = %(wid)s and status in ('running', 'aborting')
+    returning status
+)
+select pg_notify('jobconsole_queued', %(domain)s)
+where exists (select from back where status = 'queued')
+"""
+
+
 class Worker:
     def __init__(self, worker_id, dsn, timing=None):
         self.id = worker_id
@@ -113,6 +134,7 @@ class Worker:
         self.buffer = LogBuffer()
         self.flush_lock = threading.Lock()   # the log's order: companion vs final flush
         self.hand = collections.deque()      # claimed rows not started yet
+        self.group = collections.deque()     # rows marked started together, not run yet
         self.hand_lock = threading.Lock()
         self.busy_since = None               # monotonic start of the running task
         self.grouped = False                 # the running task was started in a group
@@ -141,14 +163,13 @@ class Worker:
         self.conn.execute("listen jobconsole_operations")
         self.load_operations()
         Companion(self).start()
-        try:
-            reason = self.loop()
-        finally:
-            self.give_back()
-            self.conn.execute(
-                "update jobconsole.worker set status = 'stopped', finished = now(), "
-                "reason = coalesce(reason, %s) where id = %s and status in ('running', 'stopping')",
-                (self.stop_reason, self.id))
+        # on an exception the process dies and its monitor records how (dead, exit code)
+        reason = self.loop()
+        self.give_back()
+        self.conn.execute(
+            "update jobconsole.worker set status = 'stopped', finished = now(), "
+            "reason = coalesce(reason, %s) where id = %s and status in ('running', 'stopping')",
+            (self.stop_reason, self.id))
         return reason
 
     def load_operations(self):
@@ -188,11 +209,18 @@ class Worker:
                 return "stopped by its monitor"
             if not group:
                 return self.stop_reason
-            self.grouped = len(group) > 1
-            for row in group:
-                if row[0] in started:   # not aborted, nor given back, while it waited
-                    results.append(self.execute(*row))
-                    self.runs += 1
+            with self.hand_lock:
+                # started (not aborted, nor given back, while it waited in the hand),
+                # and not run yet: the companion may give these back (see give_back)
+                self.group.extend(row for row in group if row[0] in started)
+                self.grouped = len(self.group) > 1
+            while True:
+                with self.hand_lock:
+                    if not self.group:
+                        break
+                    row = self.group.popleft()
+                results.append(self.execute(*row))
+                self.runs += 1
 
     def next_group(self):
         """The next task from the hand, or a few when tasks are tiny (see GROUP)."""
@@ -245,7 +273,7 @@ class Worker:
         try:
             op.func(run)
         except Exception:
-            status, kind, tb = "failed", "error", traceback.format_exc()
+            status, kind, tb = "failed", "error", storable(traceback.format_exc())
         finally:
             self.busy_since = None
             took = time.monotonic() - started
@@ -257,19 +285,26 @@ class Worker:
                     traceback=tb)
 
     def give_back(self, conn=None):
-        """Return the tasks still in the hand to the queue (they have not started)."""
+        """Return what this worker holds but has not run to the queue: the tasks in its
+        hand, and those of its group still waiting (marked started, their code not
+        begun). A waiting one that was aborted meanwhile ends 'aborted' here instead."""
         with self.hand_lock:
-            ids = [row[0] for row in self.hand]
+            hand = [row[0] for row in self.hand]
+            group = [row[0] for row in self.group]
             self.hand.clear()
-        if ids:
+            self.group.clear()
+        conn = conn or self.conn
+        if hand:
             # announced here too: the trigger stands aside on the worker's own connection
-            (conn or self.conn).execute(
+            conn.execute(
                 "with back as (update jobconsole.task set status = 'queued', worker_id = null, "
                 "claimed = null where id = any(%s) and worker_id = %s and status = 'running' "
                 "and started is null returning id) "
                 "select pg_notify('jobconsole_queued', %s) where exists (select from back)",
-                (ids, self.id, self.domain))
-        return ids
+                (hand, self.id, self.domain))
+        if group:
+            conn.execute(_GIVE_BACK_STARTED, dict(ids=group, wid=self.id, domain=self.domain))
+        return hand + group
 
     def wait(self):
         """Sleep until a task may be waiting: a notification, or the safety-net poll."""
@@ -306,6 +341,17 @@ class Companion(threading.Thread):
         self.parent = os.getppid()
 
     def run(self):
+        # A companion that died would silently stop the heartbeats and the log: so it
+        # reports to the worker's real stderr (not a task's captured one) and carries on.
+        while True:
+            try:
+                self.beat_forever()
+            except Exception as exc:
+                print(f"worker {self.worker.id}: companion: {type(exc).__name__}: {exc}",
+                      file=sys.__stderr__, flush=True)
+                time.sleep(1.0)
+
+    def beat_forever(self):
         w = self.worker
         conn = db.connect(w.dsn)
         next_beat = next_flush = 0.0
@@ -320,7 +366,7 @@ class Companion(threading.Thread):
                     self.flush(conn)
             busy, tid = w.busy_since, w.buffer.task_id
             if busy is not None and now - busy > SLOW:
-                if w.hand:
+                if w.hand or w.group:
                     w.give_back(conn)   # a slow task: let idle workers take what waits
                 if w.grouped and tid != pointed:
                     # started in a group, yet slow: make it the one an abort kills

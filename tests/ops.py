@@ -81,3 +81,18 @@ def hog(task):
 @api.task(domain="other")
 def elsewhere(task):
     task.save_output("ran in other")
+
+
+UNDECODABLE = b"caf\xe9.csv".decode("utf-8", "surrogateescape")   # a latin-1 file name
+
+
+@api.task
+def undecodable_log(task):
+    with task.capturelogs(std=True):
+        print("processing", UNDECODABLE)
+        task.save_output("ok")
+
+
+@api.task
+def undecodable_output(task):
+    task.save_output(UNDECODABLE)

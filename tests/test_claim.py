@@ -85,3 +85,29 @@ def test_killing_a_busy_worker_never_runs_a_task_twice(dsn, start_monitor, tmp_p
     assert all(t.error_kind == "crash" for t in crashed) and len(crashed) <= GROUP
     assert len([t for t in infos if t.status == "done"]) == 3000 - len(crashed)
     assert {t.worker_id for t in infos if t.status == "done"} != {None}
+
+
+def test_a_task_aborted_while_it_waits_in_a_group_never_runs(dsn, start_monitor, tmp_path):
+    """Tiny tasks start in groups; one that waits behind a slow one is given back or,
+    aborted meanwhile, ends aborted without running, and the slow one is not killed."""
+    import time
+    record = tmp_path / "runs.txt"
+    meta = {"file": str(record)}
+    start_monitor("--workers", "1")
+    warm = api.schedule_many(dsn, "record", list(range(100)), metadata=meta)
+    for t in warm:
+        t.join(timeout=30)                      # the worker now knows tasks are tiny
+    time.sleep(0.3)
+    before = api.schedule_many(dsn, "record", list(range(100, 107)), metadata=meta)
+    slow = api.schedule(dsn, "sleep", 1.5)
+    after = api.schedule_many(dsn, "record", list(range(200, 207)), metadata=meta)
+    victim = after[3]
+    from conftest import wait_for
+    wait_for(lambda: slow.info().started, 10, "the slow task to start")
+    victim.abort()      # queued, in the hand, or started in a group: it must never run
+    for t in before + [slow] + after:
+        t.join(timeout=30)
+    ran = [int(line.split()[0]) for line in record.read_text().splitlines()]
+    assert 203 not in ran and victim.state == "aborted"
+    assert slow.state == "done"
+    assert sorted(r for r in ran if r >= 100) == [*range(100, 107), 200, 201, 202, 204, 205, 206]

@@ -150,6 +150,8 @@ def test_register_operations_explains_what_is_wrong(dsn, tmp_path, content, mess
     (["relaunch-task", "999"], 3, "no task 999"),
     (["kill-worker", "999"], 3, "no worker 999"),
     (["register-operations", "no_such_module_anywhere"], 2, "no module named"),
+    (["schedule", "double", "--owner", b"caf\xe9".decode("utf-8", "surrogateescape")], 2,
+     "not valid text"),
 ])
 def test_bad_input_is_one_line_an_exit_code_and_changes_nothing(dsn, args, code, message):
     api.schedule(dsn, "double", 1)

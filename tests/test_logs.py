@@ -73,3 +73,18 @@ def test_sanitize_can_drop_colours_and_bounds_length():
     assert sanitize("x" * 50, limit=10) == "x" * 10 + "… [40 more characters]"
     # a cut through a colour sequence leaves no half of it behind
     assert sanitize("abcd\x1b[31mred", limit=7) == "abcd… [5 more characters]"
+
+
+def test_undecodable_text_in_a_log_is_stored_with_a_replacement_character(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "undecodable_log").join(timeout=30)
+    assert (task.state, task.output) == ("done", "ok")
+    assert [line for _, line in task.logs()] == ["processing caf\ufffd.csv"]
+
+
+def test_an_output_that_is_not_valid_unicode_fails_the_task_with_a_clear_error(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "undecodable_output").join(timeout=30)
+    assert (task.state, task.error_kind) == ("failed", "error")
+    assert "output contains text that is not valid Unicode" in task.traceback
+    assert api.schedule(dsn, "double", 1).join(timeout=30).output == 2   # the worker lives

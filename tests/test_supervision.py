@@ -1,6 +1,7 @@
 """Monitors supervise workers: crashes, signals, scaling, recycling, remote requests."""
 import os
 import signal
+import time
 
 import pytest
 from conftest import MonitorProcess, alive, task_pid, wait_for
@@ -149,3 +150,27 @@ def test_requests_to_unknown_or_ended_processes_are_refused(dsn):
         api.kill_worker(dsn, 99)
     with pytest.raises(NotFound, match="no monitor 99"):
         api.shutdown_monitor(dsn, 99)
+
+
+def test_a_monitor_declared_dead_while_frozen_still_stops_its_workers(dsn, tmp_path):
+    """A monitor frozen (a suspended VM) past the stale limit is declared dead by another
+    and its task failed; once it thaws, a SIGTERM must still stop its worker at once."""
+    from core import db
+    from core.monitor import Monitor
+    from core.timing import Timing
+    frozen = MonitorProcess(dsn, "--workers", "1")
+    (worker_pid,) = frozen.wait_workers(1)
+    task = api.schedule(dsn, "sleep", 60)
+    task_pid(task)
+    os.kill(frozen.pid, signal.SIGSTOP)
+    try:
+        time.sleep(2.0)                                   # past JOBCONSOLE_STALE (1.5 s)
+        other = Monitor(dsn, domain="elsewhere", host="other", timing=Timing(stale=1.5))
+        other.conn = db.connect(dsn)
+        other.reap()
+        other.conn.close()
+        assert (task.state, task.error_kind) == ("failed", "crash")
+    finally:
+        os.kill(frozen.pid, signal.SIGCONT)
+    assert frozen.stop(signal.SIGTERM, timeout=10) == 0
+    wait_for(lambda: not alive(worker_pid), 5, "its worker to be stopped")
