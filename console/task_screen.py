@@ -3,23 +3,19 @@ import json
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from core.errors import JobconsoleError
-
 from . import cells
-from .messages import Loaded
+from .live_screen import LiveScreen
 from .render import duration, when
 from .widgets.banner import Banner
 from .widgets.log_pane import LogPane
 from .widgets.status_bar import StatusBar
 
 
-class TaskScreen(Screen):
+class TaskScreen(LiveScreen):
     WATCHES = frozenset({"task", "log"})
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="task.back"),
@@ -35,9 +31,7 @@ class TaskScreen(Screen):
     def __init__(self, task_id):
         super().__init__()
         self.task_id = task_id
-        self._loading = False
-        self._dirty = False
-        self.loads = 0          # completed loads: what tests and benchmarks wait on
+        self._after = 0         # the last log line shown
 
     def compose(self):
         yield Banner()
@@ -51,40 +45,22 @@ class TaskScreen(Screen):
         self.query_one(LogPane).focus()
         self.reload()
 
-    def on_changed(self, kinds):
-        if kinds & self.WATCHES:
-            self.reload()
+    def ready(self):
+        return bool(self.query(LogPane))
 
     def reload(self):
-        if not self.query(LogPane):    # not composed yet, or already dismissed
-            return
-        if self._loading:
-            self._dirty = True
-            return
-        self._loading = True
-        self._load(self.query_one(LogPane).last_id)
+        if self.ready():
+            self._after = self.query_one(LogPane).last_id   # read here: fetch is a thread
+        super().reload()
 
-    @work(thread=True, group="task")
-    def _load(self, after):
+    def fetch(self):
         source = self.app.source
-        try:
-            rows = (source.task(self.task_id), source.logs(self.task_id, after=after))
-        except JobconsoleError as exc:
-            self.app.call_from_thread(self.app.report_problem, str(exc))
-            rows = None
-        self.post_message(Loaded(rows))
+        return source.task(self.task_id), source.logs(self.task_id, after=self._after)
 
-    @on(Loaded)
-    def _loaded(self, message):
-        self._loading = False
-        if message.rows is not None:
-            info, lines = message.rows
-            self.query_one("#details", Static).update(self._details(info))
-            self.query_one(LogPane).add(lines)
-            self.loads += 1
-        if self._dirty:
-            self._dirty = False
-            self.reload()
+    def show(self, data):
+        info, lines = data
+        self.query_one("#details", Static).update(self._details(info))
+        self.query_one(LogPane).add(lines)
 
     def _details(self, t):
         table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
@@ -111,10 +87,6 @@ class TaskScreen(Screen):
                 tb.append("\n")
             table.add_row("traceback", tb, "", Text(""))
         return table
-
-    def check_action(self, action, parameters):
-        # --read-only: the app's rule hides this screen's destructive keys too
-        return self.app.check_action(action, parameters)
 
     def action_follow(self):
         self.query_one(LogPane).follow()

@@ -45,17 +45,6 @@ def validate(dsn):
         raise DatabaseUnavailable(f"invalid DSN: {_first_line(exc)}") from None
 
 
-def redact(dsn):
-    """The dsn without its password, for messages and the console's status bar."""
-    try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<unparsable dsn>"
-    if "password" in params:
-        params["password"] = "***"
-    return conninfo.make_conninfo(**params)
-
-
 def describe(dsn):
     """A short human name for a dsn: user@host:port/dbname."""
     p = conninfo.conninfo_to_dict(dsn)

@@ -7,7 +7,6 @@ the same statement, so a finished task always has its whole log.
 """
 import contextlib
 import io
-import json
 import logging
 import sys
 import threading
@@ -160,6 +159,3 @@ class TaskRun:
         """(json output text or None, raw bytes or None)."""
         return self._output, self._raw_output
 
-
-def decode_output(text):
-    return None if text is None else json.loads(text)

@@ -4,7 +4,6 @@ import re
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from . import db
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
 
@@ -36,10 +35,6 @@ class TaskInfo:
     claimed: datetime | None
     started: datetime | None
     finished: datetime | None
-
-    @property
-    def finished_ok(self):
-        return self.status == "done"
 
     def as_json(self):
         """A JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""

@@ -91,7 +91,7 @@ def test_workers_scale_up_with_demand_and_back_down(dsn, start_monitor):
 
 
 def test_max_runs_recycles_a_worker(dsn, start_monitor):
-    mon = start_monitor("--workers", "1", "--max-runs", "2")
+    start_monitor("--workers", "1", "--max-runs", "2")
     tasks = [api.schedule(dsn, "double", i) for i in range(5)]
     workers = {t.join(timeout=30).info().worker_id for t in tasks}
     assert len(workers) == 3                 # 2 + 2 + 1

@@ -1,18 +1,11 @@
-"""The shape every list view shares: a live table, a filter, sorting, marks.
-
-Loading runs in a thread worker and posts `Loaded`; a refresh asked for while one is
-in flight is remembered and run once it ends, so refreshes never overlap or pile up.
-"""
+"""The shape every list view shares: a live table, a filter, sorting, marks."""
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
-from core.errors import JobconsoleError
-
-from ..messages import Loaded
+from ..live_screen import LiveScreen
 from ..widgets.banner import Banner
 from ..widgets.live_table import LiveTable
 from ..widgets.status_bar import StatusBar
@@ -21,10 +14,9 @@ from ..widgets.status_bar import StatusBar
 PAGE = 100                  # rows fetched at first, and added when the cursor nears the end
 
 
-class TableView(Screen):
+class TableView(LiveScreen):
     COLUMNS = []            # [(key, label)]
     SORTS = []              # column keys one may sort by, in `<` `>` order
-    WATCHES = frozenset()   # kinds of change that make this view reload
     TITLE = ""
 
     BINDINGS = [
@@ -39,9 +31,6 @@ class TableView(Screen):
         self.filter_text = ""
         self.sort_index = 0
         self.descending = True
-        self._loading = False
-        self._dirty = False
-        self.loads = 0          # completed loads: what tests and benchmarks wait on
         self.limit = PAGE       # rows to fetch: the window grows as the cursor goes down
         self._full = False      # the last load filled the window: there may be more
 
@@ -83,51 +72,15 @@ class TableView(Screen):
 
     # -- loading ------------------------------------------------------------------------
 
-    def on_changed(self, kinds):
-        if kinds & self.WATCHES:
-            self.reload()
-
-    def reload(self):
-        if self._loading:
-            self._dirty = True
-            return
-        self._loading = True
-        self._load()
-
-    @work(thread=True, group="load")
-    def _load(self):
-        try:
-            rows = self.fetch()
-        except JobconsoleError as exc:
-            self.app.call_from_thread(self.app.report_problem, str(exc))
-            rows = None
-        self.post_message(Loaded(rows))
-
-    @on(Loaded)
-    def _loaded(self, message):
-        self._loading = False
-        if message.rows is not None:
-            self.app.report_problem(None)
-            self.table.set_rows([(self.key(r), self.cells(r)) for r in message.rows])
-            self._full = len(message.rows) >= self.limit
-            self.loads += 1
-        if self._dirty:
-            self._dirty = False
-            self.reload()
-
-    def fetch(self):
-        """The rows to show (runs in a thread)."""
-        raise NotImplementedError
+    def show(self, rows):
+        self.table.set_rows([(self.key(r), self.cells(r)) for r in rows])
+        self._full = len(rows) >= self.limit
 
     def key(self, row):
         return row.id
 
     def cells(self, row):
         raise NotImplementedError
-
-    def check_action(self, action, parameters):
-        # --read-only: the app's rule hides this screen's destructive keys too
-        return self.app.check_action(action, parameters)
 
     # -- filter and sort ----------------------------------------------------------------
 

@@ -1,0 +1,71 @@
+"""What every live screen shares: reloads that never overlap, off the UI thread.
+
+A reload asked for while one is in flight is remembered and run once it ends, so a
+burst of notifications costs at most two reads. `fetch` runs in a thread worker and
+must not touch widgets; `show` runs on the UI thread with what it returned.
+"""
+from textual import on, work
+from textual.screen import Screen
+
+from core.errors import JobconsoleError
+
+from .messages import Loaded
+
+
+class LiveScreen(Screen):
+    WATCHES = frozenset()   # kinds of change that make this screen reload
+
+    def __init__(self):
+        super().__init__()
+        self._loading = False
+        self._dirty = False
+        self.loads = 0      # completed loads: what tests and benchmarks wait on
+
+    def fetch(self):
+        """The data to show (runs in a thread)."""
+        raise NotImplementedError
+
+    def show(self, data):
+        """Put fetched data on screen (runs on the UI thread)."""
+        raise NotImplementedError
+
+    def ready(self):
+        """False while the screen cannot show anything (not composed, or dismissed)."""
+        return True
+
+    def on_changed(self, kinds):
+        if kinds & self.WATCHES:
+            self.reload()
+
+    def reload(self):
+        if not self.ready():
+            return
+        if self._loading:
+            self._dirty = True
+            return
+        self._loading = True
+        self._load()
+
+    @work(thread=True, group="load")
+    def _load(self):
+        try:
+            data = self.fetch()
+        except JobconsoleError as exc:
+            self.app.call_from_thread(self.app.report_problem, str(exc))
+            data = None
+        self.post_message(Loaded(data))
+
+    @on(Loaded)
+    def _loaded(self, message):
+        self._loading = False
+        if message.rows is not None and self.ready():
+            self.app.report_problem(None)
+            self.show(message.rows)
+            self.loads += 1
+        if self._dirty:
+            self._dirty = False
+            self.reload()
+
+    def check_action(self, action, parameters):
+        # --read-only: the app's rule hides this screen's destructive keys too
+        return self.app.check_action(action, parameters)
