@@ -12,9 +12,16 @@ on a crash of the PostgreSQL server itself: the last fraction of a second of res
 may be lost, and those tasks end as crashes; none is ever silently run twice, because
 its claim was durable. Everything stays correct on crashes of workers and monitors.
 
-Fairness: when a task turns out to be slow, the companion thread gives the tasks still
-in the hand back to the queue, so that idle workers can take them. Abort: a task in the
-hand is aborted at once by `tasks.abort` (its start is conditional on its status).
+Groups: tasks that take under TINY seconds on average are started GROUP at a time in
+one step and recorded together in the next, so that a statement is shared by several.
+The worker row names the task whose code runs (`task_id`): the step sets it for a lone
+task, the companion for a grouped one that proves slow. A monitor kills a worker for an
+abort only if it names that task (or has stopped beating).
+
+Fairness: when a task turns out to be slow, the companion thread gives back to the queue
+what the worker holds but has not run: its hand, and the rest of its group (a task of
+the group aborted meanwhile ends 'aborted' there, never run). Abort: a task in the hand
+is aborted at once by `tasks.abort` (its start is conditional on its status).
 
 A companion thread on its own connection writes heartbeats and streams the log of a
 long task. The worker dies with its monitor (PR_SET_PDEATHSIG), so a monitor killed
@@ -103,8 +110,6 @@ _LOGGED = """logged as (
 # the log insert (and its trigger) only when there are lines to write
 _STEP_LOGGED, _STEP = _STEP.format(logged=_LOGGED), _STEP.format(logged="")
 
-
-
 # Tasks of a group marked started but whose code has not begun. Every SET expression
 # reads the row as it was: an abort that came meanwhile makes it 'aborted' (it never
 # ran); anything else (a timeout counted from the group's start) is undone and queued.
@@ -156,7 +161,8 @@ class Worker:
         self.domain, self.host, options = row
         self.max_runs = options.get("max_runs")
         self.max_mem = options.get("max_mem")
-        # per statement, not per session: claims switch durability back on (see above)
+        # off for this session's steps; each claim switches it back on for its own
+        # transaction (see the module's docstring)
         self.conn.execute("set synchronous_commit = off")
         self.conn.execute("set jobconsole.notifies_itself = on")
         self.conn.execute("listen jobconsole_queued")
