@@ -5,6 +5,7 @@ error's code; nothing here prints a traceback for them.
 """
 import dataclasses
 import json
+from datetime import datetime
 import logging
 import sys
 
@@ -274,15 +275,20 @@ def kill_worker(dsn, worker_id):
 @click.option("--metadata", metavar="JSON", help="A JSON object stored with the task.")
 @click.option("--priority", type=int, default=0, show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS")
+@click.option("--delay", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Start no sooner than this many seconds from now.")
+@click.option("--at", "run_at", metavar="TIME",
+              help="Start no sooner than this ISO 8601 time (local time if no offset).")
 @click.option("--wait", is_flag=True, help="Wait for the task; exit 1 unless it is done.")
 @json_option
 @click.pass_obj
 def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority, timeout,
-             wait, as_json):
+             delay, run_at, wait, as_json):
     """Queue a task of OPERATION and print its id."""
     task = api.schedule(dsn, operation, _json_arg(input_text, "--input"), domain=domain,
                         host=host, owner=owner, metadata=_json_arg(metadata, "--metadata"),
-                        priority=priority, timeout=timeout)
+                        priority=priority, timeout=timeout, delay=delay,
+                        run_at=_time_arg(run_at, "--at"))
     if not wait:
         click.echo(render.to_json({"id": task.id}) if as_json else task.id)
         return
@@ -400,6 +406,16 @@ def _json_arg(text, option):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{option} is not valid JSON: {exc}") from None
+
+
+def _time_arg(text, option):
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{option} is not an ISO 8601 time (like 2026-12-01T08:30 or "
+                       f"2026-12-01 08:30+01:00): {text!r}") from None
 
 
 def _output(as_json, items, headers, row):

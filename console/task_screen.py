@@ -74,6 +74,8 @@ class TaskScreen(LiveScreen):
         table.add_row("task", cells.cell(f"{t.id}  {t.operation}", "bold"), "status", status)
         table.add_row("domain", cells.cell(t.domain), "owner", cells.cell(t.owner))
         table.add_row("queued", cells.cell(when(t.queued)), "worker", cells.cell(t.worker_id))
+        if t.run_at is not None:
+            table.add_row("run at", cells.cell(when(t.run_at), "magenta"), "", Text(""))
         table.add_row("started", cells.cell(when(t.started)), "duration",
                       cells.cell(duration(t.started, t.finished)))
         table.add_row("attempt", cells.cell(f"{t.attempt} of {t.retries + 1}"), "priority",

@@ -17,7 +17,7 @@ import time
 
 import psutil
 
-from . import db
+from . import db, tasks
 from .errors import BadInput, Conflict
 from .hosts import this_host
 from .timing import Timing
@@ -163,6 +163,7 @@ class Monitor:
             self.beat()
             self.reap()
         self.reap_children()
+        tasks.promote_due(self.conn)
         state = self.worker_states()
         for wid, kill_requested, tid, status, overdue in state:
             if wid not in self.procs:

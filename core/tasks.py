@@ -35,6 +35,7 @@ class TaskInfo:
     claimed: datetime | None
     started: datetime | None
     finished: datetime | None
+    run_at: datetime | None       # a delayed start: 'waiting' until then
 
     def as_json(self):
         """A JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
@@ -76,7 +77,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
-           metadata=None, priority=0, timeout=None, retries=None):
+           metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
@@ -92,8 +93,15 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
     if timeout is not None and timeout <= 0:
         raise BadInput(f"timeout must be positive, got {timeout!r}")
+    if delay is not None and (run_at is not None or delay < 0):
+        raise BadInput("give a delay of 0 seconds or more, or run_at, not both")
+    if run_at is not None:
+        if not isinstance(run_at, datetime):
+            raise BadInput(f"run_at must be a datetime, got {run_at!r}")
+        run_at = run_at.astimezone()     # a naive one is this machine's local time
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
-                  priority=priority, timeout=timeout, retries=retries)
+                  priority=priority, timeout=timeout, retries=retries, run_at=run_at,
+                  delay=delay)
     if len(inputs) == 1:
         sql, params["input"], params["raw"] = _INSERT_ONE, json_inputs[0], raw_inputs[0]
     else:
@@ -114,13 +122,19 @@ with op as (
     where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
       and (%(host)s::text is null or host = %(host)s)
     order by domain
-), one as (select * from op where (select count(*) from op) = 1)
+), one as (
+    -- the server's clock decides when a delayed task is due, not the caller's
+    select op.*, coalesce(%(run_at)s::timestamptz,
+                          now() + make_interval(secs => %(delay)s::float8)) as run_at
+    from op where (select count(*) from op) = 1
+)
 """
 _COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
-               "timeout, retries")
+               "timeout, retries, run_at, status")
 _VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
            "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
-           "coalesce(%(retries)s::int, one.retries)")
+           "coalesce(%(retries)s::int, one.retries), one.run_at, "
+           "case when one.run_at > now() then 'waiting' else 'queued' end")
 _AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
               "having count(*) > 1")
 _INSERT_ONE = _OPERATION + f""", ins as (
@@ -191,6 +205,18 @@ def abort(conn, tid):
         if row[0] == "aborting":
             conn.execute("select pg_notify('jobconsole_control', 'abort')")
     return row[0]
+
+
+def promote_due(conn, limit=1000):
+    """Queue the waiting tasks whose start time has come; returns how many.
+
+    Any monitor may run it, as often as it likes: SKIP LOCKED lets several share the
+    work, and the status trigger wakes the workers of the domains concerned.
+    """
+    return conn.execute(
+        "update jobconsole.task set status = 'queued' where id in ("
+        "select id from jobconsole.task where status = 'waiting' and run_at <= now() "
+        "order by run_at limit %s for update skip locked)", (limit,)).rowcount
 
 
 def relaunch(conn, tid):

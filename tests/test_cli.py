@@ -8,6 +8,7 @@ import pytest
 from conftest import OPS, task_pid
 
 from core import api
+from core.schema import LATEST, migrations
 
 
 def jc(dsn, *args, env=None):
@@ -186,17 +187,28 @@ def test_no_schema_says_to_run_init_db_and_init_db_is_idempotent(server_dsn, dsn
     assert code == 5
     assert_one_line_error(err)
     assert "run `jobconsole init-db`" in err
-    assert jc(dsn, "init-db")[:2] == (0, "created schema jobconsole (version 1)\n")
-    assert jc(dsn, "init-db")[:2] == (0, "schema jobconsole is up to date (version 1)\n")
+    assert jc(dsn, "init-db")[:2] == (0, f"created schema jobconsole (version {LATEST})\n")
+    assert jc(dsn, "init-db")[:2] == (0, f"schema jobconsole is up to date (version {LATEST})\n")
     assert jc(dsn, "register-operations", OPS)[0] == 0
     assert jc(dsn, "list-tasks")[0] == 0
 
 
-def test_an_older_or_newer_schema_is_refused_with_what_to_do(dsn, sql_conn):
-    sql_conn.execute("update jobconsole.version set version = 0")
+def test_an_older_schema_is_refused_until_init_db_upgrades_it(dsn, sql_conn):
+    sql_conn.execute("drop schema jobconsole cascade")
+    sql_conn.execute("create schema jobconsole")
+    sql_conn.execute("create table jobconsole.version "
+                     "(version integer primary key, applied timestamptz not null default now())")
+    sql_conn.execute(migrations()[0][1])             # as the first release left it
+    sql_conn.execute("insert into jobconsole.version (version) values (1)")
     code, _, err = jc(dsn, "list-tasks")
     assert code == 5 and "run `jobconsole init-db` to upgrade" in err
-    sql_conn.execute("update jobconsole.version set version = 99")
+    assert jc(dsn, "init-db")[:2] == (
+        0, f"upgraded schema jobconsole from version 1 to {LATEST}\n")
+    assert jc(dsn, "list-tasks")[0] == 0
+
+
+def test_a_newer_schema_is_refused_with_what_to_do(dsn, sql_conn):
+    sql_conn.execute("insert into jobconsole.version (version) values (99)")
     code, _, err = jc(dsn, "list-tasks")
     assert code == 5 and "upgrade jobconsole" in err
     code, _, err = jc(dsn, "init-db")
