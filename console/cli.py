@@ -279,16 +279,20 @@ def kill_worker(dsn, worker_id):
               help="Start no sooner than this many seconds from now.")
 @click.option("--at", "run_at", metavar="TIME",
               help="Start no sooner than this ISO 8601 time (local time if no offset).")
+@click.option("--retries", type=click.IntRange(min=0),
+              help="Retry a failure this many times (default: the operation's).")
+@click.option("--backoff", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait before a retry, doubled at each attempt.")
 @click.option("--wait", is_flag=True, help="Wait for the task; exit 1 unless it is done.")
 @json_option
 @click.pass_obj
 def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority, timeout,
-             delay, run_at, wait, as_json):
+             delay, run_at, retries, backoff, wait, as_json):
     """Queue a task of OPERATION and print its id."""
     task = api.schedule(dsn, operation, _json_arg(input_text, "--input"), domain=domain,
                         host=host, owner=owner, metadata=_json_arg(metadata, "--metadata"),
                         priority=priority, timeout=timeout, delay=delay,
-                        run_at=_time_arg(run_at, "--at"))
+                        run_at=_time_arg(run_at, "--at"), retries=retries, backoff=backoff)
     if not wait:
         click.echo(render.to_json({"id": task.id}) if as_json else task.id)
         return

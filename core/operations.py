@@ -17,6 +17,8 @@ class OperationInfo:
     timeout: float | None
     retries: int
     registered: datetime
+    backoff: float
+    retry_on: list
 
 
 def register_operations(dsn, path, *, domain=None, host=None):
@@ -34,12 +36,14 @@ def register_operations(dsn, path, *, domain=None, host=None):
     host = host or this_host()
     with db.pooled(db.resolve(dsn)) as conn, conn.transaction():
         rows = [conn.execute(
-            "insert into jobconsole.operation (name, domain, host, path, timeout, retries) "
-            "values (%s, %s, %s, %s, %s, %s) "
+            "insert into jobconsole.operation (name, domain, host, path, timeout, retries, "
+            "backoff, retry_on) values (%s, %s, %s, %s, %s, %s, %s, %s) "
             "on conflict (name, domain, host) do update set path = excluded.path, "
-            "timeout = excluded.timeout, retries = excluded.retries, registered = now() "
+            "timeout = excluded.timeout, retries = excluded.retries, "
+            "backoff = excluded.backoff, retry_on = excluded.retry_on, registered = now() "
             f"returning {_COLUMNS}",
-            (op.name, op.domain, host, source, op.timeout, op.retries)).fetchone()
+            (op.name, op.domain, host, source, op.timeout, op.retries, op.backoff,
+             list(op.retry_on))).fetchone()
             for op in ops]
         # idle workers of these domains load the new operations without a restart
         for d in {op.domain for op in ops}:
@@ -91,4 +95,4 @@ def _narrowed(domain, host):
     return f" in {' and '.join(parts)}" if parts else ""
 
 
-_COLUMNS = "id, name, domain, host, path, timeout, retries, registered"
+_COLUMNS = "id, name, domain, host, path, timeout, retries, registered, backoff, retry_on"

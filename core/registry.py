@@ -24,6 +24,8 @@ class Operation:
     domain: str = DEFAULT_DOMAIN
     timeout: float | None = None
     retries: int = 0
+    backoff: float = 0.0
+    retry_on: tuple = ("error", "timeout", "crash")
 
     @property
     def module(self):
@@ -34,16 +36,40 @@ class Operation:
 _operations = {}
 
 
-def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, name=None):
-    """Declare an operation: `@task` or `@task(domain=..., timeout=seconds, retries=N)`.
+RETRYABLE = ("error", "timeout", "crash")
 
-    The function takes one argument, the running task, and is returned unchanged.
+
+def check_retries(retries, backoff, retry_on):
+    """BadInput unless these make a retry policy; returns retry_on as a tuple."""
+    if retries is not None and (not isinstance(retries, int) or retries < 0):
+        raise BadInput(f"retries must be a whole number, 0 or more, got {retries!r}")
+    if backoff is not None and backoff < 0:
+        raise BadInput(f"backoff must be 0 seconds or more, got {backoff!r}")
+    if retry_on is None:
+        return None
+    retry_on = (retry_on,) if isinstance(retry_on, str) else tuple(retry_on)
+    wrong = [k for k in retry_on if k not in RETRYABLE]
+    if wrong:
+        raise BadInput(f"cannot retry on {', '.join(map(repr, wrong))}: only on "
+                       f"{', '.join(RETRYABLE)} (an abort never retries)")
+    return retry_on
+
+
+def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, backoff=0.0,
+         retry_on=RETRYABLE, name=None):
+    """Declare an operation: `@task`, or `@task(domain=..., timeout=seconds, retries=N,
+    backoff=seconds, retry_on=("error", "timeout", "crash"))`.
+
+    A failed task is retried up to `retries` times when its error kind is in
+    `retry_on`, after `backoff` seconds, doubled at each attempt. The function takes
+    one argument, the running task, and is returned unchanged.
     """
     if timeout is not None and timeout <= 0:
         raise BadInput(f"timeout must be positive, got {timeout!r}")
+    retry_on = check_retries(retries, backoff, retry_on)
 
     def register(f):
-        op = Operation(name or f.__name__, f, domain, timeout, retries)
+        op = Operation(name or f.__name__, f, domain, timeout, retries, backoff, retry_on)
         _operations.setdefault(op.name, {})[domain] = op
         return f
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
+from .registry import check_retries
 
 FINISHED = ("done", "failed", "aborted")
 STATUSES = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
@@ -36,6 +37,8 @@ class TaskInfo:
     started: datetime | None
     finished: datetime | None
     run_at: datetime | None       # a delayed start: 'waiting' until then
+    backoff: float                # seconds before a retry, doubled at each attempt
+    retry_on: list                # the error kinds that retry
 
     def as_json(self):
         """A JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
@@ -77,7 +80,8 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
-           metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None):
+           metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
+           backoff=None, retry_on=None):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
@@ -99,9 +103,11 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
         if not isinstance(run_at, datetime):
             raise BadInput(f"run_at must be a datetime, got {run_at!r}")
         run_at = run_at.astimezone()     # a naive one is this machine's local time
+    retry_on = check_retries(retries, backoff, retry_on)
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,
-                  delay=delay)
+                  delay=delay, backoff=backoff,
+                  retry_on=list(retry_on) if retry_on is not None else None)
     if len(inputs) == 1:
         sql, params["input"], params["raw"] = _INSERT_ONE, json_inputs[0], raw_inputs[0]
     else:
@@ -118,7 +124,8 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
 # The operation, if it resolves to exactly one domain; else a row saying which domains.
 _OPERATION = """
 with op as (
-    select distinct on (domain) domain, timeout, retries from jobconsole.operation
+    select distinct on (domain) domain, timeout, retries, backoff, retry_on
+    from jobconsole.operation
     where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
       and (%(host)s::text is null or host = %(host)s)
     order by domain
@@ -130,11 +137,13 @@ with op as (
 )
 """
 _COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
-               "timeout, retries, run_at, status")
+               "timeout, retries, run_at, status, backoff, retry_on")
 _VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
            "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
            "coalesce(%(retries)s::int, one.retries), one.run_at, "
-           "case when one.run_at > now() then 'waiting' else 'queued' end")
+           "case when one.run_at > now() then 'waiting' else 'queued' end, "
+           "coalesce(%(backoff)s::float8, one.backoff), "
+           "coalesce(%(retry_on)s::text[], one.retry_on)")
 _AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
               "having count(*) > 1")
 _INSERT_ONE = _OPERATION + f""", ins as (
@@ -223,9 +232,10 @@ def relaunch(conn, tid):
     """A new task with the same operation, input and settings; returns its id."""
     row = conn.execute(
         "insert into jobconsole.task (operation, domain, host, input, raw_input, owner, "
-        "metadata, priority, timeout, retries) "
+        "metadata, priority, timeout, retries, backoff, retry_on) "
         "select operation, domain, host, input, raw_input, owner, metadata, priority, "
-        "timeout, retries from jobconsole.task where id = %s returning id", (tid,)).fetchone()
+        "timeout, retries, backoff, retry_on from jobconsole.task where id = %s returning id",
+        (tid,)).fetchone()
     if row is None:
         raise NotFound(f"no task {tid}")
     return row[0]

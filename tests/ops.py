@@ -96,3 +96,21 @@ def undecodable_log(task):
 @api.task
 def undecodable_output(task):
     task.save_output(UNDECODABLE)
+
+
+@api.task(retries=2)
+def flaky(task):
+    """Fails until its third attempt."""
+    if task.attempt < 3:
+        raise RuntimeError(f"attempt {task.attempt} failed")
+    task.save_output(f"worked at attempt {task.attempt}")
+
+
+@api.task(retries=1)
+def crash_first(task):
+    """Its first attempt hangs (for a test to kill its worker); the second succeeds."""
+    with task.capturelogs(std=True):
+        if task.attempt == 1:
+            print(f"pid {os.getpid()}", flush=True)
+            time.sleep(60)
+        task.save_output("second attempt")

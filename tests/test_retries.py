@@ -1,0 +1,67 @@
+"""Retries: which failures retry, how often, after how long; an abort never does."""
+import os
+import signal
+
+import pytest
+from conftest import task_pid
+
+from core import api
+from core.errors import BadInput
+
+
+def test_a_failing_task_is_retried_until_it_succeeds(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "flaky").join(timeout=30)          # retries=2 on the operation
+    info = task.info()
+    assert (info.status, info.output, info.attempt) == ("done", "worked at attempt 3", 3)
+
+
+def test_retries_run_out_and_the_last_failure_is_kept(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "flaky", retries=1).join(timeout=30)
+    info = task.info()
+    assert (info.status, info.error_kind, info.attempt) == ("failed", "error", 2)
+    assert "attempt 2 failed" in info.traceback
+
+
+def test_a_crashed_task_is_retried_on_another_worker(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "crash_first")
+    os.kill(task_pid(task), signal.SIGKILL)
+    info = task.join(timeout=30).info()
+    assert (info.status, info.output, info.attempt) == ("done", "second attempt", 2)
+
+
+def test_an_abort_never_retries(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "sleep", 60, retries=3)
+    task_pid(task)
+    task.abort()
+    info = task.join(timeout=30).info()
+    assert (info.status, info.attempt) == ("aborted", 1)
+
+
+def test_only_the_listed_error_kinds_retry(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "flaky", retry_on=["crash"]).join(timeout=30)
+    assert (task.state, task.info().attempt) == ("failed", 1)
+
+
+def test_a_backoff_delays_the_retry(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "flaky", retries=1, backoff=1.0)
+    from conftest import wait_for
+    wait_for(lambda: task.info().attempt == 2, 10, "the first failure")
+    info = task.info()
+    assert info.status == "waiting"
+    assert info.run_at is not None and info.error_kind == "error"
+    task.join(timeout=30)
+    assert task.state == "failed" and task.info().attempt == 2
+
+
+def test_a_retry_policy_is_checked(dsn):
+    with pytest.raises(BadInput, match="an abort never retries"):
+        api.schedule(dsn, "double", 1, retries=1, retry_on=["abort"])
+    with pytest.raises(BadInput):
+        api.schedule(dsn, "double", 1, retries=-1)
+    assert api.list_tasks(dsn) == []
