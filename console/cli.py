@@ -315,9 +315,11 @@ def list_tasks(dsn, status, domain, owner, operation, limit, as_json):
     rows = api.list_tasks(dsn, status=status, domain=domain, owner=owner,
                           operation=operation, limit=limit)
     _output(as_json, rows,
-            ["id", "status", "operation", "domain", "owner", "queued", "duration", "worker", "error"],
+            ["id", "status", "operation", "domain", "owner", "queued", "duration", "progress",
+             "worker", "error"],
             lambda t: [t.id, t.status, t.operation, t.domain, t.owner, render.when(t.queued),
-                       render.duration(t.started, t.finished), t.worker_id, t.error_kind])
+                       render.duration(t.started, t.finished), render.progress(t, 6),
+                       t.worker_id, t.error_kind])
 
 
 @cli.command("show-task")
@@ -434,7 +436,7 @@ def _show(info, as_json):
         click.echo(render.to_json(info.as_json()))
         return
     data = info.as_json()
-    for key in ("input", "output", "metadata"):
+    for key in ("input", "output", "metadata", "facet"):
         raw = getattr(info, f"raw_{key}", None)
         data[key] = f"<{len(raw)} bytes>" if raw is not None else json.dumps(data[key])
     data.pop("raw_input"), data.pop("raw_output")

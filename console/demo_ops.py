@@ -15,6 +15,7 @@ def resize_images(task):
         count = task.input["count"]
         for i in range(count):
             print(f"resized image {i + 1}/{count}")
+            task.progress(i + 1, count, f"image {i + 1}")
             time.sleep(0.05)
         task.save_output({"resized": count})
 
@@ -40,6 +41,8 @@ def train_model(task):
         for epoch in range(1, task.input["epochs"] + 1):
             loss *= random.uniform(0.85, 0.97)
             log.info("epoch %d: loss %.4f", epoch, loss)
+            task.progress(epoch, task.input["epochs"], f"epoch {epoch}: loss {loss:.4f}")
+            task.update_facet(loss=round(loss, 4))
             time.sleep(task.input.get("seconds_per_epoch", 1.0))
         task.save_output({"loss": round(loss, 4)})
 

@@ -54,6 +54,17 @@ def seconds_text(seconds):
     return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
 
 
+def progress(info, width=10):
+    """'██████    60%' for a task with a total, '42' without one, '' with no progress."""
+    if info.progress_done is None:
+        return ""
+    fraction = info.progress
+    if fraction is None:
+        return f"{info.progress_done:g}"
+    filled = round(fraction * width)
+    return "█" * filled + "░" * (width - filled) + f" {fraction * 100:3.0f}%"
+
+
 def to_json(value):
     return json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
 

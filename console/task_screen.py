@@ -9,7 +9,7 @@ from textual.widgets import Footer, Static
 
 from . import cells
 from .live_screen import LiveScreen
-from .render import duration, when
+from .render import duration, progress, when
 from .widgets.banner import Banner
 from .widgets.log_pane import LogPane
 from .widgets.status_bar import StatusBar
@@ -81,7 +81,12 @@ class TaskScreen(LiveScreen):
         table.add_row("attempt", cells.cell(f"{t.attempt} of {t.retries + 1}"), "priority",
                       cells.cell(t.priority))
         table.add_row("input", _value(t.input, t.raw_input), "output", _value(t.output, t.raw_output))
-        table.add_row("metadata", _value(t.metadata, None), "", Text(""))
+        table.add_row("metadata", _value(t.metadata, None), "facet", _value(t.facet, None))
+        if t.progress_done is not None:
+            bar = cells.cell(progress(t, 20), "cyan")
+            if t.progress_message:
+                bar.append_text(cells.cell(f"  {t.progress_message}"))
+            table.add_row("progress", bar, "", Text(""))
         if t.traceback:
             tb = Text()
             for line in t.traceback.rstrip("\n").split("\n")[-15:]:

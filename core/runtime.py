@@ -22,6 +22,24 @@ class LogBuffer:
         self._lock = threading.Lock()
         self._lines = []
         self.task_id = None
+        self._progress = {}      # task id -> (done, total, message), the latest only
+        self._facets = {}        # task id -> facet keys set since the last write
+
+    def set_progress(self, task_id, done, total, message):
+        with self._lock:
+            self._progress[task_id] = (done, total, message)
+
+    def merge_facet(self, task_id, values):
+        with self._lock:
+            self._facets.setdefault(task_id, {}).update(values)
+
+    def take_state(self):
+        """([(task id, done, total, message)], [(task id, facet json)]), emptying both."""
+        with self._lock:
+            progress, self._progress = self._progress, {}
+            facets, self._facets = self._facets, {}
+        return ([(tid, *p) for tid, p in progress.items()],
+                [(tid, to_json_text(f, "facet")) for tid, f in facets.items()])
 
     def add(self, line):
         task_id = self.task_id
@@ -37,8 +55,9 @@ class LogBuffer:
             lines, self._lines = self._lines, []
         return [i for i, _, _ in lines], [t for _, t, _ in lines], [l for _, _, l in lines]
 
-    def __len__(self):
-        return len(self._lines)
+    def pending(self):
+        """Anything to write: log lines, progress or facet."""
+        return bool(self._lines or self._progress or self._facets)
 
 
 def storable(text):
@@ -123,6 +142,21 @@ class TaskRun:
             self._raw_output, self._output = bytes(value), None
         else:
             self._output, self._raw_output = to_json_text(value, "output"), None
+
+    def progress(self, done, total=None, message=None):
+        """Say how far the task is: `done` out of `total` (any unit), and a short note.
+        Cheap to call often: the latest value reaches the database a few times a second.
+        """
+        if total is not None and total < 0 or done is None:
+            raise ValueError("progress needs done, and a total of 0 or more")
+        note = storable(str(message))[:500] if message is not None else None
+        self._buffer.set_progress(self.id, float(done),
+                                  float(total) if total is not None else None, note)
+
+    def update_facet(self, **values):
+        """Publish JSON results while running (merged into the task's facet)."""
+        to_json_text(values, "facet")       # refuse what cannot be stored, here and now
+        self._buffer.merge_facet(self.id, values)
 
     def log(self, *parts):
         """Write one line to the task's log (without capturing anything)."""

@@ -39,6 +39,17 @@ class TaskInfo:
     run_at: datetime | None       # a delayed start: 'waiting' until then
     backoff: float                # seconds before a retry, doubled at each attempt
     retry_on: list                # the error kinds that retry
+    progress_done: float | None
+    progress_total: float | None
+    progress_message: str | None
+    facet: dict | None            # free results the task published while running
+
+    @property
+    def progress(self):
+        """Done as a fraction of total (0..1), or None when the task gave no total."""
+        if self.progress_done is None or not self.progress_total:
+            return None
+        return max(0.0, min(1.0, self.progress_done / self.progress_total))
 
     def as_json(self):
         """A JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""

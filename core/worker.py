@@ -242,6 +242,7 @@ class Worker:
         """
         with self.flush_lock:
             log_tasks, ts, lines = self.buffer.take_all()
+            write_state(self.conn, *self.buffer.take_state())   # usually nothing to write
             self.buffer.task_id = None
             params = dict(
                 wid=self.id, finished=len(results), next=next_ids,
@@ -368,7 +369,7 @@ class Companion(threading.Thread):
             now = time.monotonic()
             if now >= next_flush:
                 next_flush = now + w.timing.log_flush
-                if len(w.buffer):
+                if w.buffer.pending():
                     self.flush(conn)
             busy, tid = w.busy_since, w.buffer.task_id
             if busy is not None and now - busy > SLOW:
@@ -397,6 +398,22 @@ class Companion(threading.Thread):
                     "insert into jobconsole.log (task_id, ts, line) select u.task, "
                     "to_timestamp(u.t), u.l from unnest(%s::bigint[], %s::float8[], %s::text[]) "
                     "as u(task, t, l)", (tasks, ts, lines))
+            write_state(conn, *self.worker.buffer.take_state())
+
+
+def write_state(conn, progress, facets):
+    """Write what running tasks said of themselves (progress, facet) and announce it."""
+    for tid, done, total, message in progress:
+        conn.execute(
+            "with p as (update jobconsole.task set progress_done = %s, progress_total = %s, "
+            "progress_message = %s where id = %s returning id) "
+            "select pg_notify('jobconsole_task', %s) from p",
+            (done, total, message, tid, str(tid)))
+    for tid, facet in facets:
+        conn.execute(
+            "with f as (update jobconsole.task set facet = coalesce(facet, '{}') || %s::jsonb "
+            "where id = %s returning id) select pg_notify('jobconsole_task', %s) from f",
+            (facet, tid, str(tid)))
 
 
 def _die_with_parent():

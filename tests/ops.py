@@ -114,3 +114,13 @@ def crash_first(task):
             print(f"pid {os.getpid()}", flush=True)
             time.sleep(60)
         task.save_output("second attempt")
+
+
+@api.task
+def steps(task):
+    """Reports progress through input steps, 0.2 s each, and publishes a facet."""
+    for i in range(task.input):
+        time.sleep(0.2)
+        task.progress(i + 1, task.input, f"step {i + 1} of {task.input}")
+        task.update_facet(last_step=i + 1)
+    task.update_facet(summary="all steps done")

@@ -1,6 +1,7 @@
 """The `jobconsole` command as a script sees it: output, JSON, exit codes, one-line errors."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -32,7 +33,7 @@ def test_schedule_then_list_show_and_log(dsn, start_monitor):
     start_monitor()
     code, out, _ = jc(dsn, "schedule", "double", "--input", "21", "--owner", "bob", "--wait")
     assert code == 0
-    assert "output      42" in out
+    assert re.search(r"^output\s+42$", out, re.M)
     tid = api.list_tasks(dsn)[0].id
 
     code, out, _ = jc(dsn, "list-tasks")
@@ -54,7 +55,7 @@ def test_schedule_wait_exits_1_when_the_task_fails(dsn, start_monitor):
     start_monitor()
     code, out, _ = jc(dsn, "schedule", "fail", "--input", '"x"', "--wait")
     assert code == 1
-    assert "status      failed" in out
+    assert re.search(r"^status\s+failed$", out, re.M)
     assert "ValueError: bad input: 'x'" in out
 
 

@@ -40,6 +40,10 @@ from unnest(array['INFO demo: epoch 1: loss 0.9120', 'INFO demo: epoch 2: loss 0
                   E'\\x1b[2J\\x1b[Hcursor home and clear?',
                   E'\\x1b]8;;http://evil.example/\\x1b\\\\an OSC 8 link\\x1b]8;;\\x1b\\\\',
                   E'\\x1b[32mgreen stays green\\x1b[0m']) with ordinality as u(line, i);
+update jobconsole.task set progress_done = 5, progress_total = 5,
+    progress_message = 'resized 5 of 5' where id = 1;
+update jobconsole.task set progress_done = 23, progress_total = 60,
+    progress_message = 'epoch 23: loss 0.4121', facet = '{{"best_loss": 0.4121}}' where id = 3;
 """
 
 

@@ -2,7 +2,7 @@
 from textual.binding import Binding
 
 from .. import cells
-from ..render import duration, when
+from ..render import duration, progress, when
 from .table_view import TableView
 
 
@@ -10,7 +10,8 @@ class TasksView(TableView):
     TITLE = "Tasks"
     COLUMNS = [("mark", " "), ("id", "ID"), ("status", "STATUS"), ("operation", "OPERATION"),
                ("domain", "DOMAIN"), ("owner", "OWNER"), ("queued", "QUEUED"),
-               ("duration", "DURATION"), ("worker", "WORKER"), ("error", "ERROR")]
+               ("duration", "DURATION"), ("progress", "PROGRESS"), ("worker", "WORKER"),
+               ("error", "ERROR")]
     SORTS = ["id", "status", "operation", "domain", "owner", "queued", "worker_id"]
     WATCHES = frozenset({"task"})
 
@@ -31,7 +32,8 @@ class TasksView(TableView):
         return [cells.cell("●" if marked else "", "bold magenta"), cells.cell(t.id),
                 cells.status(t.status), cells.cell(t.operation, "bold"), cells.cell(t.domain),
                 cells.cell(t.owner), cells.cell(when(t.queued)),
-                cells.cell(duration(t.started, t.finished)), cells.cell(t.worker_id),
+                cells.cell(duration(t.started, t.finished)),
+                cells.cell(progress(t, 8), "cyan"), cells.cell(t.worker_id),
                 cells.cell(t.error_kind, "red")]
 
     def selected(self):
