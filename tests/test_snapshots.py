@@ -64,47 +64,41 @@ async def loaded(pilot):
     await pilot.pause(0.2)
 
 
+def after(*keys, screen_loads=True):
+    """run_before for snap_compare: wait for the data, press keys, wait again."""
+    async def run(pilot):
+        await loaded(pilot)
+        await pilot.press(*keys)
+        if screen_loads:
+            await loaded(pilot)
+        else:
+            await pilot.pause(0.2)
+    return run
+
+
 def test_tasks_view(frozen, snap_compare):
     assert snap_compare(frozen, terminal_size=SIZE, run_before=loaded)
 
 
 def test_task_screen_with_hostile_log_lines(frozen, snap_compare):
-    async def open_task(pilot):
-        await loaded(pilot)
-        await pilot.press("down", "enter")
-        await loaded(pilot)
-    assert snap_compare(frozen, terminal_size=SIZE, run_before=open_task)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=after("down", "enter"))
 
 
 def test_failed_task_with_its_traceback(frozen, snap_compare):
-    async def open_task(pilot):
-        await loaded(pilot)
-        await pilot.press("down", "down", "enter")
-        await loaded(pilot)
-    assert snap_compare(frozen, terminal_size=SIZE, run_before=open_task)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=after("down", "down", "enter"))
 
 
 def test_workers_view(frozen, snap_compare):
-    async def workers(pilot):
-        await pilot.press("2")
-        await loaded(pilot)
-    assert snap_compare(frozen, terminal_size=SIZE, run_before=workers)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=after("2"))
 
 
 def test_abort_confirmation(frozen, snap_compare):
-    async def ask(pilot):
-        await loaded(pilot)
-        await pilot.press("a")
-        await pilot.pause(0.2)
-    assert snap_compare(frozen, terminal_size=SIZE, run_before=ask)
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=after("a", screen_loads=False))
 
 
 def test_help(frozen, snap_compare):
-    async def help_screen(pilot):
-        await loaded(pilot)
-        await pilot.press("question_mark")
-        await pilot.pause(0.2)
-    assert snap_compare(frozen, terminal_size=SIZE, run_before=help_screen)
+    assert snap_compare(frozen, terminal_size=SIZE,
+                        run_before=after("question_mark", screen_loads=False))
 
 
 def test_tasks_view_in_80_by_24(frozen, snap_compare):
