@@ -283,16 +283,19 @@ def kill_worker(dsn, worker_id):
               help="Retry a failure this many times (default: the operation's).")
 @click.option("--backoff", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Wait before a retry, doubled at each attempt.")
+@click.option("--after", "depends_on", type=int, multiple=True, metavar="ID",
+              help="Run only once task ID is done (repeat for several).")
 @click.option("--wait", is_flag=True, help="Wait for the task; exit 1 unless it is done.")
 @json_option
 @click.pass_obj
 def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority, timeout,
-             delay, run_at, retries, backoff, wait, as_json):
+             delay, run_at, retries, backoff, depends_on, wait, as_json):
     """Queue a task of OPERATION and print its id."""
     task = api.schedule(dsn, operation, _json_arg(input_text, "--input"), domain=domain,
                         host=host, owner=owner, metadata=_json_arg(metadata, "--metadata"),
                         priority=priority, timeout=timeout, delay=delay,
-                        run_at=_time_arg(run_at, "--at"), retries=retries, backoff=backoff)
+                        run_at=_time_arg(run_at, "--at"), retries=retries, backoff=backoff,
+                        depends_on=depends_on)
     if not wait:
         click.echo(render.to_json({"id": task.id}) if as_json else task.id)
         return
@@ -328,7 +331,8 @@ def list_tasks(dsn, status, domain, owner, operation, limit, as_json):
 @click.pass_obj
 def show_task(dsn, task_id, as_json):
     """Everything about one task but its log."""
-    _show(api.get_task(dsn, task_id).info(), as_json)
+    task = api.get_task(dsn, task_id)
+    _show(task.info(), as_json, task.dependencies())
 
 
 @cli.command("log-task")
@@ -431,11 +435,13 @@ def _output(as_json, items, headers, row):
         click.echo(render.table(headers, [row(i) for i in items]))
 
 
-def _show(info, as_json):
-    if as_json:
-        click.echo(render.to_json(info.as_json()))
-        return
+def _show(info, as_json, dependencies=None):
     data = info.as_json()
+    if dependencies is not None:
+        data["depends_on"], data["dependents"] = dependencies
+    if as_json:
+        click.echo(render.to_json(data))
+        return
     for key in ("input", "output", "metadata", "facet"):
         raw = getattr(info, f"raw_{key}", None)
         data[key] = f"<{len(raw)} bytes>" if raw is not None else json.dumps(data[key])

@@ -26,6 +26,10 @@ class Source:
         with db.pooled(self.dsn) as conn:
             return tasks.get(conn, tid)
 
+    def dependencies(self, tid):
+        with db.pooled(self.dsn) as conn:
+            return tasks.dependencies(conn, tid)
+
     def logs(self, tid, after=0, limit=5000):
         with db.pooled(self.dsn) as conn:
             return tasks.logs(conn, tid, after=after, limit=limit)

@@ -55,14 +55,17 @@ class TaskScreen(LiveScreen):
 
     def fetch(self):
         source = self.app.source
-        return source.task(self.task_id), source.logs(self.task_id, after=self._after)
+        info = source.task(self.task_id)
+        deps = source.dependencies(self.task_id) if info.has_dependents or \
+            info.status in ("waiting", "failed") else ([], [])
+        return info, deps, source.logs(self.task_id, after=self._after)
 
     def show(self, data):
-        info, lines = data
-        self.query_one("#details", Static).update(self._details(info))
+        info, deps, lines = data
+        self.query_one("#details", Static).update(self._details(info, deps))
         self.query_one(LogPane).add(lines)
 
-    def _details(self, t):
+    def _details(self, t, deps):
         table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
         table.add_column(style="bold", no_wrap=True, width=10)
         table.add_column(ratio=1)
@@ -82,6 +85,10 @@ class TaskScreen(LiveScreen):
                       cells.cell(t.priority))
         table.add_row("input", _value(t.input, t.raw_input), "output", _value(t.output, t.raw_output))
         table.add_row("metadata", _value(t.metadata, None), "facet", _value(t.facet, None))
+        after, before = deps
+        if after or before:
+            table.add_row("after", cells.cell(", ".join(map(str, after))),
+                          "before", cells.cell(", ".join(map(str, before))))
         if t.progress_done is not None:
             bar = cells.cell(progress(t, 20), "cyan")
             if t.progress_message:

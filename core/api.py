@@ -22,14 +22,16 @@ list_operations = operations.list_operations
 
 def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=None,
              owner=None, metadata=None, priority=0, timeout=None, retries=None,
-             run_at=None, delay=None, backoff=None, retry_on=None):
+             run_at=None, delay=None, backoff=None, retry_on=None, depends_on=()):
     """Queue one run of `operation`; returns its Task.
 
     `input` must be JSON-serialisable; pass bytes as `rawinput` instead. `domain` and
     `host` narrow which registration is meant; `timeout` (seconds) and `retries`
     override the operation's defaults, as do `backoff` and `retry_on` (see
     `task`). `run_at` (a datetime) or `delay` (seconds) delays the start: the task is
-    'waiting' until then. Higher `priority` runs first.
+    'waiting' until then. Higher `priority` runs first. With `depends_on` (Tasks or
+    ids) it waits until all of those are done, then is queued at once; if one fails or
+    is aborted, it fails with kind 'dependency' without running.
     """
     if rawinput is not None and input is not None:
         raise BadInput("give input or rawinput, not both")
@@ -37,7 +39,7 @@ def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=Non
                          raw=rawinput is not None, domain=domain, host=host, owner=owner,
                          metadata=metadata, priority=priority, timeout=timeout,
                          retries=retries, run_at=run_at, delay=delay, backoff=backoff,
-                         retry_on=retry_on)[0]
+                         retry_on=retry_on, depends_on=depends_on)[0]
 
 
 def schedule_many(dsn, operation, inputs, *, raw=False, **options):

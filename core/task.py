@@ -53,6 +53,11 @@ class Task:
     def metadata(self):
         return self.info().metadata
 
+    def dependencies(self):
+        """(ids of the tasks this one waits for, ids of the tasks waiting for it)."""
+        with db.pooled(self.dsn) as conn:
+            return tasks.dependencies(conn, self.id)
+
     def logs(self, fromid=None):
         """[(id, line)] in order; `fromid` returns only the lines after that id."""
         with db.pooled(self.dsn) as conn:

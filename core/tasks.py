@@ -43,6 +43,7 @@ class TaskInfo:
     progress_total: float | None
     progress_message: str | None
     facet: dict | None            # free results the task published while running
+    has_dependents: bool
 
     @property
     def progress(self):
@@ -92,7 +93,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
-           backoff=None, retry_on=None):
+           backoff=None, retry_on=None, depends_on=()):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
@@ -118,8 +119,35 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,
                   delay=delay, backoff=backoff,
-                  retry_on=list(retry_on) if retry_on is not None else None)
-    if len(inputs) == 1:
+                  retry_on=list(retry_on) if retry_on is not None else None, blocked=False)
+    parents = sorted({int(getattr(d, "id", d)) for d in depends_on})
+    if parents:
+        with conn.transaction():
+            # marking the parents locks them: one finishing now waits for this insert,
+            # so its trigger sees the new dependents
+            states = dict(conn.execute(
+                "update jobconsole.task set has_dependents = true where id = any(%s) "
+                "returning id, status", (parents,)).fetchall())
+            missing = [p for p in parents if p not in states]
+            if missing:
+                raise NotFound(f"no task {', '.join(map(str, missing))} to depend on")
+            params["blocked"] = any(s != "done" for s in states.values())
+            ids = _insert(conn, operation, domain, host, params, json_inputs, raw_inputs)
+            conn.execute(
+                "insert into jobconsole.dependency (task_id, depends_on) "
+                "select t, p from unnest(%s::bigint[]) t, unnest(%s::bigint[]) p", (ids, parents))
+            gone = [p for p, s in states.items() if s in ("failed", "aborted")]
+            if gone:
+                conn.execute(
+                    "update jobconsole.task set status = 'failed', error_kind = 'dependency', "
+                    "traceback = %s, finished = now() where id = any(%s)",
+                    (f"task {gone[0]}, which it depends on, was {states[gone[0]]}", ids))
+        return ids
+    return _insert(conn, operation, domain, host, params, json_inputs, raw_inputs)
+
+
+def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
+    if len(json_inputs) == 1:
         sql, params["input"], params["raw"] = _INSERT_ONE, json_inputs[0], raw_inputs[0]
     else:
         sql, params["inputs"], params["raws"] = _INSERT_MANY, json_inputs, raw_inputs
@@ -127,7 +155,7 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     if rows and rows[0][0] is None:
         raise BadInput(f"operation {operation!r} exists in several domains "
                        f"({rows[0][1]}): say which with domain=")
-    if not rows and inputs:
+    if not rows and json_inputs:
         resolve_operation(conn, operation, domain, host)   # raises the precise error
     return [r[0] for r in rows]
 
@@ -152,7 +180,7 @@ _COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, prio
 _VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
            "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
            "coalesce(%(retries)s::int, one.retries), one.run_at, "
-           "case when one.run_at > now() then 'waiting' else 'queued' end, "
+           "case when one.run_at > now() or %(blocked)s then 'waiting' else 'queued' end, "
            "coalesce(%(backoff)s::float8, one.backoff), "
            "coalesce(%(retry_on)s::text[], one.retry_on)")
 _AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
@@ -235,8 +263,10 @@ def promote_due(conn, limit=1000):
     """
     return conn.execute(
         "update jobconsole.task set status = 'queued' where id in ("
-        "select id from jobconsole.task where status = 'waiting' and run_at <= now() "
-        "order by run_at limit %s for update skip locked)", (limit,)).rowcount
+        "select t.id from jobconsole.task t where t.status = 'waiting' and t.run_at <= now() "
+        "and not exists (select from jobconsole.dependency d join jobconsole.task p "
+        "on p.id = d.depends_on where d.task_id = t.id and p.status <> 'done') "
+        "order by t.run_at limit %s for update skip locked)", (limit,)).rowcount
 
 
 def relaunch(conn, tid):
@@ -260,6 +290,15 @@ def delete(conn, tid):
     if row is None:
         status = get(conn, tid).status
         raise Conflict(f"task {tid} is {status}: abort it first")
+
+
+def dependencies(conn, tid):
+    """(the ids this task waits for, the ids that wait for it)."""
+    row = conn.execute(
+        "select array(select depends_on from jobconsole.dependency where task_id = %s "
+        "order by 1), array(select task_id from jobconsole.dependency where depends_on = %s "
+        "order by 1)", (tid, tid)).fetchone()
+    return row[0], row[1]
 
 
 def logs(conn, tid, after=0, limit=None):
