@@ -90,10 +90,8 @@ class TaskScreen(LiveScreen):
             table.add_row("after", cells.cell(", ".join(map(str, after))),
                           "before", cells.cell(", ".join(map(str, before))))
         if t.progress_done is not None:
-            bar = cells.cell(progress(t, 20), "cyan")
-            if t.progress_message:
-                bar.append_text(cells.cell(f"  {t.progress_message}"))
-            table.add_row("progress", bar, "", Text(""))
+            table.add_row("progress", cells.cell(progress(t, 20), "cyan"),
+                          "note", cells.cell(t.progress_message))
         if t.traceback:
             tb = Text()
             for line in t.traceback.rstrip("\n").split("\n")[-15:]:
