@@ -318,3 +318,12 @@ def test_a_terminal_that_goes_away_ends_the_console(dsn):
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             raise AssertionError("the console kept running after its terminal went away")
+
+
+async def test_the_owner_option_shows_only_that_owners_tasks(dsn):
+    mine = api.schedule(dsn, "double", 1, owner="alice")
+    api.schedule(dsn, "double", 2, owner="bob")
+    app = JobConsole(dsn, owner="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [mine.id])
+        await until(pilot, lambda: app.counts == {"queued": 1}, 3, "alice's counts")
