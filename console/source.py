@@ -1,7 +1,6 @@
 """The console's only door to the data: plain calls into `core`, made from Textual
 thread workers (they block). No SQL here, and no widget either."""
-from core import db, operations, processes, tasks
-from core.task import Task
+from core import api, db, tasks
 
 
 class Source:
@@ -35,37 +34,27 @@ class Source:
             return tasks.logs(conn, tid, after=after, limit=limit)
 
     def workers(self, all=False):
-        with db.pooled(self.dsn) as conn:
-            return processes.list_workers(conn, all=all)
+        return api.list_workers(self.dsn, all=all)
 
     def monitors(self, all=False):
-        with db.pooled(self.dsn) as conn:
-            return processes.list_monitors(conn, all=all)
+        return api.list_monitors(self.dsn, all=all)
 
     def operations(self):
-        return operations.list_operations(self.dsn)
+        return api.list_operations(self.dsn)
 
-    # -- actions ------------------------------------------------------------------------
+    # -- actions: the public API's own calls, as the CLI twins use them ------------------
 
     def abort(self, tid):
-        with db.pooled(self.dsn) as conn:
-            return tasks.abort(conn, tid)
+        return api.abort(self.dsn, tid)
 
     def relaunch(self, tid):
-        with db.pooled(self.dsn) as conn:
-            return tasks.relaunch(conn, tid)
+        return api.relaunch(self.dsn, tid).id
 
     def delete(self, tid):
-        with db.pooled(self.dsn) as conn:
-            tasks.delete(conn, tid)
+        api.delete(self.dsn, tid)
 
     def kill_worker(self, wid):
-        with db.pooled(self.dsn) as conn:
-            processes.kill_worker(conn, wid)
+        api.kill_worker(self.dsn, wid)
 
     def stop_monitor(self, mid):
-        with db.pooled(self.dsn) as conn:
-            processes.shutdown_monitor(conn, mid)
-
-    def handle(self, tid):
-        return Task(self.dsn, tid)
+        api.shutdown_monitor(self.dsn, mid)
