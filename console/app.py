@@ -20,15 +20,17 @@ from .confirm import Confirm
 from .help import Help, bindings_of
 from .messages import Changed
 from .source import Source
-from .views.operations import OperationsView, SchedulesView
+from .views.operations import OperationsView
 from .views.processes import MonitorsView, WorkersView
+from .views.schedules import SchedulesView
 from .views.tasks import TasksView
 
 COUNTS_EVERY = 0.5   # seconds between two counts of tasks by status, at least
-EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation"})
+EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule"})
 
 # actions that change something: hidden and refused with --read-only
-DESTRUCTIVE = {"abort", "relaunch", "delete", "kill", "stop", "start_monitor"}
+DESTRUCTIVE = {"abort", "relaunch", "delete", "kill", "stop", "start_monitor", "trigger",
+               "suspend"}
 
 _ACTIONS = {
     "abort": ("abort", "task {} {}"),
@@ -36,6 +38,10 @@ _ACTIONS = {
     "delete": ("delete", "task {} deleted"),
     "kill_worker": ("kill_worker", "worker {} will be killed"),
     "stop_monitor": ("stop_monitor", "monitor {} asked to stop"),
+    "run_schedule": ("run_schedule", "schedule {} queued task {}"),
+    "pause_schedule": ("pause_schedule", "schedule {} paused"),
+    "resume_schedule": ("resume_schedule", "schedule {} resumed"),
+    "unprepare": ("unprepare", "schedule {} deleted"),
 }
 
 
@@ -44,7 +50,6 @@ class JobConsole(App):
     CSS = """
     #view-title { background: $boost; color: $text; padding: 0 1; width: 100%; }
     #filter { height: 3; }
-    #placeholder { padding: 1 2; color: $text-muted; }
     """
     MODES = {"tasks": TasksView, "workers": WorkersView, "monitors": MonitorsView,
              "schedules": SchedulesView, "operations": OperationsView}

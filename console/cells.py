@@ -16,8 +16,9 @@ def cell(value, style="", limit=120):
     return text
 
 
-def status(value):
-    return cell(value, STATUS_STYLES.get(value, ""))
+def status(value, text=None):
+    """A status, or `text` in that status's colour."""
+    return cell(value if text is None else text, STATUS_STYLES.get(value, ""))
 
 
 def rich_line(line):

@@ -75,3 +75,24 @@ def _json_default(value):
     if isinstance(value, (bytes, memoryview)):
         return f"<{len(value)} bytes>"
     raise TypeError(type(value).__name__)
+
+
+def input_text(record):
+    """A record's input as compact JSON, or its raw input's size."""
+    if getattr(record, "raw_input", None) is not None:
+        return f"<{len(record.raw_input)} bytes>"
+    return json.dumps(record.input, ensure_ascii=False)
+
+
+def last_task(schedule):
+    """'#42 done' for the task a schedule's last firing made."""
+    if schedule.last_task_id is None:
+        return ""
+    return f"#{schedule.last_task_id} {schedule.last_task_status or 'deleted'}"
+
+
+def missed(schedule):
+    """The missed-run policy, and how many fire times got no task of their own."""
+    if not schedule.missed_count:
+        return schedule.missed
+    return f"{schedule.missed}, {schedule.missed_count} missed"

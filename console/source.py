@@ -42,6 +42,9 @@ class Source:
     def operations(self):
         return api.list_operations(self.dsn)
 
+    def schedules(self):
+        return api.list_scheduled(self.dsn)
+
     # -- actions: the public API's own calls, as the CLI twins use them ------------------
 
     def abort(self, tid):
@@ -58,3 +61,15 @@ class Source:
 
     def stop_monitor(self, mid):
         api.shutdown_monitor(self.dsn, mid)
+
+    def run_schedule(self, sid):
+        return api.run_schedule(self.dsn, sid).id
+
+    def pause_schedule(self, sid):
+        api.pause_schedule(self.dsn, sid)
+
+    def resume_schedule(self, sid):
+        api.resume_schedule(self.dsn, sid)
+
+    def unprepare(self, sid):
+        api.unprepare(self.dsn, sid)

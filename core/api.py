@@ -3,7 +3,7 @@
 Every function takes the database first: a libpq DSN, or None for the usual
 resolution ($JOBCONSOLE_DSN, then the embedded server).
 """
-from . import db, operations, processes, schema, tasks
+from . import db, operations, processes, schedules, schema, tasks
 from .errors import BadInput
 from .registry import task
 from .task import Task
@@ -12,7 +12,8 @@ __all__ = [
     "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "abort",
     "relaunch", "delete", "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "shutdown_monitor", "shutdown_worker", "kill_worker",
-    "init_db", "vacuum",
+    "init_db", "vacuum", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
+    "pause_schedule", "resume_schedule", "run_schedule",
 ]
 
 register_operations = operations.register_operations
@@ -115,3 +116,57 @@ def init_db(dsn):
 def vacuum(dsn, days=7):
     with db.pooled(db.resolve(dsn)) as conn:
         return tasks.vacuum(conn, days)
+
+
+# -- cron schedules ------------------------------------------------------------------------
+
+def prepare(dsn, operation, rule, input=None, *, rawinput=None, domain=None, host=None,
+            owner=None, metadata=None, priority=0, missed="once", tz=None):
+    """Schedule `operation` by a cron `rule`; returns its ScheduleInfo.
+
+    The rule has five fields (minute hour day month weekday) or six, seconds first, and
+    is read in time zone `tz` (default: this machine's). Preparing again with the same
+    operation, domain, host, rule, zone and input updates that schedule instead of
+    adding one. `missed` says what a fire time missed while no monitor ran becomes:
+    'once' (one task for all missed in a row, on recovery) or 'skip' (logged, no task).
+    """
+    with db.pooled(db.resolve(dsn)) as conn:
+        return schedules.prepare(conn, operation, rule, input=input, rawinput=rawinput,
+                                 domain=domain, host=host, owner=owner, metadata=metadata,
+                                 priority=priority, missed=missed, tz=tz)
+
+
+def unprepare(dsn, sid):
+    """Delete a schedule (the tasks it made stay)."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        schedules.unprepare(conn, sid)
+
+
+def list_scheduled(dsn):
+    """[ScheduleInfo], by id."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return schedules.list_schedules(conn)
+
+
+def scheduled_plan(dsn, hours=1):
+    """[(fire time, ScheduleInfo)] of the coming `hours`, soonest first."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return schedules.plan(conn, hours)
+
+
+def pause_schedule(dsn, sid):
+    with db.pooled(db.resolve(dsn)) as conn:
+        return schedules.pause(conn, sid, True)
+
+
+def resume_schedule(dsn, sid):
+    """Resume a paused schedule from its next fire time after now."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return schedules.pause(conn, sid, False)
+
+
+def run_schedule(dsn, sid):
+    """Queue one task of a schedule now, outside its rule; returns the Task."""
+    dsn = db.resolve(dsn)
+    with db.pooled(dsn) as conn:
+        return Task(dsn, schedules.run_now(conn, sid))

@@ -2,8 +2,9 @@
 workers, and reaps what dead monitors of any host left behind.
 
 It sleeps on LISTEN (control requests, newly queued tasks) and ticks at least every
-half second: reap exited children, carry out aborts, timeouts and kill requests, scale
-the pool, beat its heart. Killing a worker happens inside a transaction that holds the
+half second: reap exited children, carry out aborts, timeouts and kill requests, queue
+delayed tasks that are due and fire due cron schedules (any domain's: every monitor
+shares that work), scale the pool, beat its heart. Killing a worker happens inside a transaction that holds the
 worker's row lock, which the worker's own claim statement needs: so a worker can never
 claim a new task while it is being killed for an old one.
 """
@@ -17,7 +18,7 @@ import time
 
 import psutil
 
-from . import db, tasks
+from . import db, schedules, tasks
 from .errors import BadInput, Conflict
 from .hosts import this_host
 from .timing import Timing
@@ -164,6 +165,7 @@ class Monitor:
             self.reap()
         self.reap_children()
         tasks.promote_due(self.conn)
+        schedules.fire_due(self.conn, self.timing.schedule_grace)
         state = self.worker_states()
         for wid, kill_requested, tid, status, overdue in state:
             if wid not in self.procs:

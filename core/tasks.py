@@ -44,6 +44,8 @@ class TaskInfo:
     progress_message: str | None
     facet: dict | None            # free results the task published while running
     has_dependents: bool
+    schedule_id: int | None       # the schedule that made it
+    fire_time: datetime | None    # the fire time it was made for (none: run by hand)
 
     @property
     def progress(self):
@@ -53,16 +55,20 @@ class TaskInfo:
         return max(0.0, min(1.0, self.progress_done / self.progress_total))
 
     def as_json(self):
-        """A JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
-        out = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, (bytes, memoryview)):
-                value = f"<{len(value)} bytes>"
-            elif isinstance(value, datetime):
-                value = value.isoformat()
-            out[f.name] = value
-        return out
+        return json_ready(self)
+
+
+def json_ready(record):
+    """A dataclass record as a JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
+    out = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, (bytes, memoryview)):
+            value = f"<{len(value)} bytes>"
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        out[f.name] = value
+    return out
 
 
 COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
@@ -93,12 +99,13 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
-           backoff=None, retry_on=None, depends_on=()):
+           backoff=None, retry_on=None, depends_on=(), fired=None):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
     trip: enqueueing one by one is a hot path); only when nothing was inserted does a
-    second query find out why.
+    second query find out why. `fired` is (schedule id, fire time) for a schedule's
+    task: if that fire time already has its task, nothing is inserted and [] returned.
     """
     if raw:
         if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
@@ -119,7 +126,8 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,
                   delay=delay, backoff=backoff,
-                  retry_on=list(retry_on) if retry_on is not None else None, blocked=False)
+                  retry_on=list(retry_on) if retry_on is not None else None, blocked=False,
+                  schedule_id=fired[0] if fired else None, fire_time=fired[1] if fired else None)
     parents = sorted({int(getattr(d, "id", d)) for d in depends_on})
     if parents:
         with conn.transaction():
@@ -147,16 +155,18 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
 
 
 def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
-    if len(json_inputs) == 1:
-        sql, params["input"], params["raw"] = _INSERT_ONE, json_inputs[0], raw_inputs[0]
+    many, fired = len(json_inputs) != 1, params["schedule_id"] is not None
+    if many:
+        params["inputs"], params["raws"] = json_inputs, raw_inputs
     else:
-        sql, params["inputs"], params["raws"] = _INSERT_MANY, json_inputs, raw_inputs
-    rows = conn.execute(sql, params).fetchall()
+        params["input"], params["raw"] = json_inputs[0], raw_inputs[0]
+    rows = conn.execute(_INSERTS[many, fired], params).fetchall()
     if rows and rows[0][0] is None:
         raise BadInput(f"operation {operation!r} exists in several domains "
                        f"({rows[0][1]}): say which with domain=")
     if not rows and json_inputs:
-        resolve_operation(conn, operation, domain, host)   # raises the precise error
+        # raises the precise error; if none, a fired task's fire time had its task already
+        resolve_operation(conn, operation, domain, host)
     return [r[0] for r in rows]
 
 
@@ -185,22 +195,33 @@ _VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(me
            "coalesce(%(retry_on)s::text[], one.retry_on)")
 _AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
               "having count(*) > 1")
-_INSERT_ONE = _OPERATION + f""", ins as (
-    insert into jobconsole.task ({_COLUMNS_IN})
-    select {_VALUES.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")} from one
+
+
+def _insert_sql(many, fired):
+    columns, values, conflict = _COLUMNS_IN, _VALUES, ""
+    if fired:
+        columns += ", schedule_id, fire_time"
+        values += ", %(schedule_id)s, %(fire_time)s"
+        conflict = "on conflict (schedule_id, fire_time) where fire_time is not null do nothing"
+    if many:
+        source = ("from one, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[]) "
+                  "with ordinality as u(i, r, n) order by u.n")
+        values = values.format(input="u.i", raw="u.r")
+    else:
+        source = "from one"
+        values = values.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")
+    return _OPERATION + f""", ins as (
+    insert into jobconsole.task ({columns})
+    select {values} {source}
+    {conflict}
     returning id
 )
 select id, null from ins {_AMBIGUOUS}
 """
-_INSERT_MANY = _OPERATION + f""", ins as (
-    insert into jobconsole.task ({_COLUMNS_IN})
-    select {_VALUES.format(input="u.i", raw="u.r")}
-    from one, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[]) with ordinality as u(i, r, n)
-    order by u.n
-    returning id
-)
-select id, null from ins {_AMBIGUOUS}
-"""
+
+
+_INSERTS = {(many, fired): _insert_sql(many, fired)
+            for many in (False, True) for fired in (False, True)}
 
 
 def get(conn, tid):

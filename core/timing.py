@@ -18,6 +18,7 @@ class Timing:
     kill_grace: float = 3.0    # SIGTERM, then SIGKILL after this many seconds
     poll: float = 5.0          # safety-net poll when no notification arrives
     log_flush: float = 0.2     # a running task's log lines reach the database this often
+    schedule_grace: float = 60.0   # a fire time not fired this late is missed
 
     @classmethod
     def from_env(cls):
@@ -28,4 +29,5 @@ class Timing:
             kill_grace=_env("JOBCONSOLE_KILL_GRACE", d.kill_grace),
             poll=_env("JOBCONSOLE_POLL", d.poll),
             log_flush=_env("JOBCONSOLE_LOG_FLUSH", d.log_flush),
+            schedule_grace=_env("JOBCONSOLE_SCHEDULE_GRACE", d.schedule_grace),
         )

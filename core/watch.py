@@ -1,7 +1,7 @@
 """Change notifications for live views: what changed, not the data itself.
 
 A `Watcher` holds one LISTENing connection and reports which kinds of data changed
-('task', 'log', 'worker', 'monitor', 'operation') since the last call, so that a view
+('task', 'log', 'worker', 'monitor', 'operation', 'schedule') since the last call, so that a view
 re-reads only what it shows. It blocks: run it off any UI thread.
 """
 import time
@@ -14,6 +14,7 @@ _CHANNELS = {
     "jobconsole_log": "log",
     "jobconsole_process": None,     # payload names the table: worker, monitor, operation
     "jobconsole_control": "monitor",
+    "jobconsole_schedule": "schedule",
 }
 
 

@@ -1,6 +1,4 @@
-"""Registered operations, and the schedules view (cron schedules arrive later)."""
-from textual.widgets import Static
-
+"""Registered operations: which host and domain can run what."""
 from .. import cells
 from .table_view import TableView
 
@@ -20,14 +18,3 @@ class OperationsView(TableView):
                 cells.cell(o.host), cells.cell(f"{o.timeout:g} s" if o.timeout else ""),
                 cells.cell(o.retries), cells.cell(o.path, "dim")]
 
-
-class SchedulesView(TableView):
-    TITLE = "Schedules"
-    COLUMNS = [("id", "ID"), ("operation", "OPERATION"), ("rule", "RULE"), ("next", "NEXT")]
-
-    def compose(self):
-        yield from super().compose()
-        yield Static("Cron schedules are not available yet.", id="placeholder")
-
-    def fetch(self):
-        return []
