@@ -285,17 +285,18 @@ def kill_worker(dsn, worker_id):
               help="Wait before a retry, doubled at each attempt.")
 @click.option("--after", "depends_on", type=int, multiple=True, metavar="ID",
               help="Run only once task ID is done (repeat for several).")
+@click.option("--workflow", metavar="NAME", help="Make it part of this group of tasks.")
 @click.option("--wait", is_flag=True, help="Wait for the task; exit 1 unless it is done.")
 @json_option
 @click.pass_obj
 def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority, timeout,
-             delay, run_at, retries, backoff, depends_on, wait, as_json):
+             delay, run_at, retries, backoff, depends_on, workflow, wait, as_json):
     """Queue a task of OPERATION and print its id."""
     task = api.schedule(dsn, operation, _json_arg(input_text, "--input"), domain=domain,
                         host=host, owner=owner, metadata=_json_arg(metadata, "--metadata"),
                         priority=priority, timeout=timeout, delay=delay,
                         run_at=_time_arg(run_at, "--at"), retries=retries, backoff=backoff,
-                        depends_on=depends_on)
+                        depends_on=depends_on, workflow=workflow)
     if not wait:
         click.echo(render.to_json({"id": task.id}) if as_json else task.id)
         return
@@ -310,13 +311,14 @@ def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority
 @click.option("--domain")
 @click.option("--owner")
 @click.option("--operation")
+@click.option("--workflow", metavar="NAME")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @json_option
 @click.pass_obj
-def list_tasks(dsn, status, domain, owner, operation, limit, as_json):
+def list_tasks(dsn, status, domain, owner, operation, workflow, limit, as_json):
     """Tasks, newest first."""
     rows = api.list_tasks(dsn, status=status, domain=domain, owner=owner,
-                          operation=operation, limit=limit)
+                          operation=operation, workflow=workflow, limit=limit)
     _output(as_json, rows,
             ["id", "status", "operation", "domain", "owner", "queued", "duration", "progress",
              "worker", "error"],
@@ -333,6 +335,24 @@ def show_task(dsn, task_id, as_json):
     """Everything about one task but its log."""
     task = api.get_task(dsn, task_id)
     _show(task.info(), as_json, task.dependencies())
+
+
+@cli.command("show-workflow")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def show_workflow(dsn, name, as_json):
+    """A workflow's aggregate status and its tasks (those scheduled with --workflow)."""
+    info = api.workflow(dsn, name)
+    rows = api.list_tasks(dsn, workflow=name, limit=1000)
+    if as_json:
+        click.echo(render.to_json({**info.as_json(), "tasks": [t.as_json() for t in rows]}))
+        return
+    click.echo(f"workflow {sanitize(name)}: {info.summary}")
+    click.echo(render.table(["id", "status", "operation", "queued", "duration", "error"],
+                            [[t.id, t.status, t.operation, render.when(t.queued),
+                              render.duration(t.started, t.finished), t.error_kind]
+                             for t in reversed(rows)]))
 
 
 @cli.command("log-task")
@@ -474,13 +494,13 @@ def run_schedule(dsn, schedule_id):
               help="Open the console on the demo.")
 @click.pass_obj
 def demo(dsn, workers, console):
-    """Register demo operations, start a demo monitor, queue a realistic mix, and open
-    the console on it."""
+    """Register demo operations, start a demo monitor, queue a realistic mix and two
+    cron schedules, and open the console on it."""
     from core.hosts import this_host
 
+    from .demo import queue_mix
     from .launch import start_detached_monitor
     dsn = db.resolve(dsn)
-    api.register_operations(dsn, "console.demo_ops")
     running = [m for m in api.list_monitors(dsn)
                if m.domain == "demo" and m.host == this_host()]
     if running:
@@ -488,13 +508,7 @@ def demo(dsn, workers, console):
     else:
         pid, log_path = start_detached_monitor(dsn, "demo", workers=workers)
         click.echo(f"started a demo monitor (pid {pid}, log {log_path})")
-    queued = [api.schedule(dsn, "resize_images", {"count": n}, owner="alice")
-              for n in (5, 12, 30)]
-    queued.append(api.schedule(dsn, "import_invoices", {"file": "invoices-2026-11.csv"},
-                               owner="bob"))
-    queued.append(api.schedule(dsn, "train_model", {"epochs": 60}, owner="carol",
-                               metadata={"dataset": "churn", "model": "gbm"}))
-    queued.append(api.schedule(dsn, "watch_queue", {}, owner="ops", priority=-1))
+    queued = queue_mix(dsn)
     click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}")
     if console:
         open_console(dsn)

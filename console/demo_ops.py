@@ -56,3 +56,12 @@ def watch_queue(task):
             n += 1
             print(f"still watching ({n})", flush=True)
             time.sleep(2)
+
+
+@api.task(domain="demo")
+def build_report(task):
+    """A quick step that comes after others in a workflow."""
+    with task.capturelogs(std=True):
+        print(f"building the {task.input['name']} report")
+        time.sleep(0.5)
+        task.save_output({"pages": 12})

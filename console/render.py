@@ -44,6 +44,11 @@ def duration(start, end=None):
     return seconds_text(seconds)
 
 
+def countdown(moment):
+    """'in 5m00s' until a future moment ('in 0.0s' once it has passed)."""
+    return f"in {seconds_text(max(0.0, (moment - now()).total_seconds()))}"
+
+
 def seconds_text(seconds):
     if seconds < 10:
         return f"{seconds:.1f}s"

@@ -29,6 +29,9 @@ class Source:
         with db.pooled(self.dsn) as conn:
             return tasks.dependencies(conn, tid)
 
+    def workflow(self, name):
+        return api.workflow(self.dsn, name)
+
     def logs(self, tid, after=0, limit=5000):
         with db.pooled(self.dsn) as conn:
             return tasks.logs(conn, tid, after=after, limit=limit)

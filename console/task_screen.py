@@ -58,14 +58,15 @@ class TaskScreen(LiveScreen):
         info = source.task(self.task_id)
         deps = source.dependencies(self.task_id) if info.has_dependents or \
             info.status in ("waiting", "failed") else ([], [])
-        return info, deps, source.logs(self.task_id, after=self._after)
+        flow = source.workflow(info.workflow) if info.workflow else None
+        return info, deps, flow, source.logs(self.task_id, after=self._after)
 
     def show(self, data):
-        info, deps, lines = data
-        self.query_one("#details", Static).update(self._details(info, deps))
+        info, deps, flow, lines = data
+        self.query_one("#details", Static).update(self._details(info, deps, flow))
         self.query_one(LogPane).add(lines)
 
-    def _details(self, t, deps):
+    def _details(self, t, deps, flow):
         table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
         table.add_column(style="bold", no_wrap=True, width=10)
         table.add_column(ratio=1)
@@ -89,6 +90,12 @@ class TaskScreen(LiveScreen):
         if after or before:
             table.add_row("after", cells.cell(", ".join(map(str, after))),
                           "before", cells.cell(", ".join(map(str, before))))
+        if flow is not None:
+            table.add_row("workflow", cells.cell(flow.name, "bold"),
+                          "all tasks", cells.status(flow.status, flow.summary))
+        if t.schedule_id is not None:
+            table.add_row("schedule", cells.cell(t.schedule_id), "fire time",
+                          cells.cell(when(t.fire_time) if t.fire_time else "run by hand"))
         if t.progress_done is not None:
             table.add_row("progress", cells.cell(progress(t, 20), "cyan"),
                           "note", cells.cell(t.progress_message))

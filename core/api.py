@@ -3,7 +3,7 @@
 Every function takes the database first: a libpq DSN, or None for the usual
 resolution ($JOBCONSOLE_DSN, then the embedded server).
 """
-from . import db, operations, processes, schedules, schema, tasks
+from . import db, operations, processes, schedules, schema, tasks, workflows
 from .errors import BadInput
 from .registry import task
 from .task import Task
@@ -13,7 +13,7 @@ __all__ = [
     "relaunch", "delete", "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "shutdown_monitor", "shutdown_worker", "kill_worker",
     "init_db", "vacuum", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
-    "pause_schedule", "resume_schedule", "run_schedule",
+    "pause_schedule", "resume_schedule", "run_schedule", "workflow",
 ]
 
 register_operations = operations.register_operations
@@ -23,7 +23,8 @@ list_operations = operations.list_operations
 
 def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=None,
              owner=None, metadata=None, priority=0, timeout=None, retries=None,
-             run_at=None, delay=None, backoff=None, retry_on=None, depends_on=()):
+             run_at=None, delay=None, backoff=None, retry_on=None, depends_on=(),
+             workflow=None):
     """Queue one run of `operation`; returns its Task.
 
     `input` must be JSON-serialisable; pass bytes as `rawinput` instead. `domain` and
@@ -32,7 +33,8 @@ def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=Non
     `task`). `run_at` (a datetime) or `delay` (seconds) delays the start: the task is
     'waiting' until then. Higher `priority` runs first. With `depends_on` (Tasks or
     ids) it waits until all of those are done, then is queued at once; if one fails or
-    is aborted, it fails with kind 'dependency' without running.
+    is aborted, it fails with kind 'dependency' without running. `workflow` names a
+    group of tasks whose aggregate status `workflow()` reports.
     """
     if rawinput is not None and input is not None:
         raise BadInput("give input or rawinput, not both")
@@ -40,7 +42,7 @@ def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=Non
                          raw=rawinput is not None, domain=domain, host=host, owner=owner,
                          metadata=metadata, priority=priority, timeout=timeout,
                          retries=retries, run_at=run_at, delay=delay, backoff=backoff,
-                         retry_on=retry_on, depends_on=depends_on)[0]
+                         retry_on=retry_on, depends_on=depends_on, workflow=workflow)[0]
 
 
 def schedule_many(dsn, operation, inputs, *, raw=False, **options):
@@ -60,9 +62,17 @@ def get_task(dsn, tid):
 
 
 def list_tasks(dsn, **filters):
-    """[TaskInfo], newest first; filters: status, domain, owner, operation, limit, before."""
+    """[TaskInfo], newest first; filters: status, domain, owner, operation, workflow,
+    limit, before (an id: the page after it)."""
     with db.pooled(db.resolve(dsn)) as conn:
         return tasks.list_tasks(conn, **filters)
+
+
+def workflow(dsn, name):
+    """The WorkflowInfo of the tasks scheduled with workflow=name: counts by status and
+    an aggregate status ('done', 'failed', 'running', 'queued' or 'waiting')."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return workflows.get(conn, name)
 
 
 def abort(dsn, tid):

@@ -46,6 +46,7 @@ class TaskInfo:
     has_dependents: bool
     schedule_id: int | None       # the schedule that made it
     fire_time: datetime | None    # the fire time it was made for (none: run by hand)
+    workflow: str | None          # the group of tasks it belongs to
 
     @property
     def progress(self):
@@ -99,7 +100,7 @@ _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
-           backoff=None, retry_on=None, depends_on=(), fired=None):
+           backoff=None, retry_on=None, depends_on=(), workflow=None, fired=None):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
@@ -127,6 +128,7 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,
                   delay=delay, backoff=backoff,
                   retry_on=list(retry_on) if retry_on is not None else None, blocked=False,
+                  workflow=workflow,
                   schedule_id=fired[0] if fired else None, fire_time=fired[1] if fired else None)
     parents = sorted({int(getattr(d, "id", d)) for d in depends_on})
     if parents:
@@ -186,13 +188,13 @@ with op as (
 )
 """
 _COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
-               "timeout, retries, run_at, status, backoff, retry_on")
+               "timeout, retries, run_at, status, backoff, retry_on, workflow")
 _VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
            "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
            "coalesce(%(retries)s::int, one.retries), one.run_at, "
            "case when one.run_at > now() or %(blocked)s then 'waiting' else 'queued' end, "
            "coalesce(%(backoff)s::float8, one.backoff), "
-           "coalesce(%(retry_on)s::text[], one.retry_on)")
+           "coalesce(%(retry_on)s::text[], one.retry_on), %(workflow)s")
 _AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
               "having count(*) > 1")
 
@@ -231,8 +233,8 @@ def get(conn, tid):
     return TaskInfo(*row)
 
 
-def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, limit=100,
-               before=None):
+def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, workflow=None,
+               limit=100, before=None):
     """Newest first; `before` is the keyset cursor (an id) for the next page."""
     if status is not None and status not in STATUSES:
         raise BadInput(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
@@ -242,10 +244,11 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, li
         "and (%(domain)s::text is null or domain = %(domain)s) "
         "and (%(owner)s::text is null or owner = %(owner)s) "
         "and (%(operation)s::text is null or operation = %(operation)s) "
+        "and (%(workflow)s::text is null or workflow = %(workflow)s) "
         "and (%(before)s::bigint is null or id < %(before)s) "
         "order by id desc limit %(limit)s",
         dict(status=status, domain=domain, owner=owner, operation=operation,
-             before=before, limit=limit)).fetchall()
+             workflow=workflow, before=before, limit=limit)).fetchall()
     return [TaskInfo(*r) for r in rows]
 
 
@@ -294,9 +297,10 @@ def relaunch(conn, tid):
     """A new task with the same operation, input and settings; returns its id."""
     row = conn.execute(
         "insert into jobconsole.task (operation, domain, host, input, raw_input, owner, "
-        "metadata, priority, timeout, retries, backoff, retry_on) "
+        "metadata, priority, timeout, retries, backoff, retry_on, workflow) "
         "select operation, domain, host, input, raw_input, owner, metadata, priority, "
-        "timeout, retries, backoff, retry_on from jobconsole.task where id = %s returning id",
+        "timeout, retries, backoff, retry_on, workflow from jobconsole.task where id = %s "
+        "returning id",
         (tid,)).fetchone()
     if row is None:
         raise NotFound(f"no task {tid}")
@@ -349,7 +353,8 @@ NULLABLE = ("owner", "started", "finished", "worker_id")
 
 def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200):
     """The rows a view shows: filtered by `text` (a substring of id, status, operation,
-    domain or owner; a leading '!' inverts it), sorted by a column, at most `limit`."""
+    domain, owner or workflow; a leading '!' inverts it), sorted by a column, at most
+    `limit`."""
     if sort not in SORTABLE:
         raise BadInput(f"cannot sort tasks by {sort!r} (one of {', '.join(SORTABLE)})")
     invert = bool(text) and text.startswith("!")
@@ -365,7 +370,8 @@ def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200
         f"select {COLUMNS} from jobconsole.task where true "
         "and (%(owner)s::text is null or owner = %(owner)s) "
         "and (%(pattern)s::text is null or ((id::text || ' ' || status || ' ' || operation "
-        "|| ' ' || domain || ' ' || coalesce(owner, '')) ilike %(pattern)s) <> %(invert)s) "
+        "|| ' ' || domain || ' ' || coalesce(owner, '') || ' ' || coalesce(workflow, '')) "
+        "ilike %(pattern)s) <> %(invert)s) "
         f"order by {sort} {direction}{nulls}, id {direction} limit %(limit)s",
         dict(owner=owner, pattern=pattern, invert=invert, limit=limit)).fetchall()
     return [TaskInfo(*r) for r in rows]

@@ -21,21 +21,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from core import api, db, embedded  # noqa: E402
 from console.app import JobConsole  # noqa: E402
+from console.demo import queue_mix  # noqa: E402
 from console.task_screen import TaskScreen  # noqa: E402
 
 SIZE = (120, 34)
-
-
-def queue_demo(dsn):
-    api.register_operations(dsn, "console.demo_ops")
-    for n in (5, 12, 30):
-        api.schedule(dsn, "resize_images", {"count": n}, owner="alice")
-    api.schedule(dsn, "import_invoices", {"file": "invoices-2026-11.csv"}, owner="bob")
-    train = api.schedule(dsn, "train_model", {"epochs": 200, "seconds_per_epoch": 0.1},
-                         owner="carol", metadata={"dataset": "churn", "model": "gbm"})
-    api.schedule(dsn, "watch_queue", {}, owner="ops", priority=-1)
-    api.schedule(dsn, "resize_images", {"count": 3}, owner="alice", priority=-5)
-    return train
 
 
 async def shoot(dsn, train_id):
@@ -61,6 +50,9 @@ async def shoot(dsn, train_id):
         await pilot.press("3")
         await settle()
         app.save_screenshot("monitors.svg", str(HERE))
+        await pilot.press("4")
+        await settle()
+        app.save_screenshot("schedules.svg", str(HERE))
         await pilot.press("1", "question_mark")
         await settle(0.3)
         app.save_screenshot("help.svg", str(HERE))
@@ -77,7 +69,8 @@ def main():
         [sys.executable, "-m", "console.cli", "monitor", "--domain", "demo", "--workers", "3"],
         env=dict(os.environ, JOBCONSOLE_DSN=dsn), stderr=subprocess.DEVNULL)
     try:
-        train = queue_demo(dsn)
+        queued = queue_mix(dsn, epochs=200, seconds_per_epoch=0.1)
+        train = next(t for t in queued if t.info().operation == "train_model")
         time.sleep(4)
         asyncio.run(shoot(dsn, train.id))
     finally:

@@ -44,6 +44,19 @@ update jobconsole.task set progress_done = 5, progress_total = 5,
     progress_message = 'resized 5 of 5' where id = 1;
 update jobconsole.task set progress_done = 23, progress_total = 60,
     progress_message = 'epoch 23: loss 0.4121', facet = '{{"best_loss": 0.4121}}' where id = 3;
+update jobconsole.task set workflow = 'nightly-import' where id in (1, 2, 3);
+insert into jobconsole.schedule (id, key, operation, domain, rule, timezone, input, owner,
+    missed, paused, next_fire, last_fire, last_task_id, missed_count, last_missed,
+    last_error, created)
+values
+ (1, 'k1', 'resize_images', 'default', '*/5 * * * *', 'UTC', '{{"count": 3}}', 'alice',
+  'once', false, timestamptz '{T0}' + interval '35 minutes',
+  timestamptz '{T0}' + interval '30 minutes', 1, 0, null, null, '{T0}'),
+ (2, 'k2', 'import_invoices', 'default', '0 2 * * *', 'Europe/Paris', '{{"file": "day.csv"}}',
+  'bob', 'skip', false, '2026-01-06 01:00+00', '2026-01-05 01:00+00', 2, 3,
+  '2026-01-04 01:00+00', null, '{T0}'),
+ (3, 'k3', '[b]x[/b]', 'default', '*/10 * * * * *', 'UTC', '"[@click=app.quit]"', null,
+  'once', true, '{T0}', null, null, 0, null, 'unknown operation ''[b]x[/b]''', '{T0}');
 """
 
 
@@ -90,6 +103,10 @@ def test_failed_task_with_its_traceback(frozen, snap_compare):
 
 def test_workers_view(frozen, snap_compare):
     assert snap_compare(frozen, terminal_size=SIZE, run_before=after("2"))
+
+
+def test_schedules_view(frozen, snap_compare):
+    assert snap_compare(frozen, terminal_size=SIZE, run_before=after("4"))
 
 
 def test_abort_confirmation(frozen, snap_compare):

@@ -2,7 +2,7 @@
 from textual.binding import Binding
 
 from .. import cells
-from ..render import input_text, last_task, missed, now, seconds_text, when
+from ..render import countdown, input_text, last_task, missed, when
 from .table_view import TableView
 
 
@@ -36,8 +36,7 @@ class SchedulesView(TableView):
         if s.paused:
             upcoming = cells.cell("paused", "yellow")
         else:
-            wait = max(0.0, (s.next_fire - now()).total_seconds())
-            upcoming = cells.cell(f"{when(s.next_fire)} (in {seconds_text(wait)})")
+            upcoming = cells.cell(f"{when(s.next_fire)} ({countdown(s.next_fire)})")
         return [cells.cell(s.id), cells.cell(s.operation, "bold"), cells.cell(s.domain),
                 cells.cell(s.rule, "cyan"), cells.cell(s.timezone, "dim"), upcoming,
                 cells.status(s.last_task_status, last_task(s)),

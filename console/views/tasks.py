@@ -9,7 +9,8 @@ from .table_view import TableView
 class TasksView(TableView):
     TITLE = "Tasks"
     COLUMNS = [("mark", " "), ("id", "ID"), ("status", "STATUS"), ("operation", "OPERATION"),
-               ("domain", "DOMAIN"), ("owner", "OWNER"), ("queued", "QUEUED"),
+               ("domain", "DOMAIN"), ("owner", "OWNER"), ("workflow", "WORKFLOW"),
+               ("queued", "QUEUED"),
                ("duration", "DURATION"), ("progress", "PROGRESS"), ("worker", "WORKER"),
                ("error", "ERROR")]
     SORTS = ["id", "status", "operation", "domain", "owner", "queued", "worker_id"]
@@ -31,7 +32,7 @@ class TasksView(TableView):
         marked = str(t.id) in self.table.marked
         return [cells.cell("●" if marked else "", "bold magenta"), cells.cell(t.id),
                 cells.status(t.status), cells.cell(t.operation, "bold"), cells.cell(t.domain),
-                cells.cell(t.owner), cells.cell(when(t.queued)),
+                cells.cell(t.owner), cells.cell(t.workflow, "dim"), cells.cell(when(t.queued)),
                 cells.cell(duration(t.started, t.finished)),
                 cells.cell(progress(t, 8), "cyan"), cells.cell(t.worker_id),
                 cells.cell(t.error_kind, "red")]
