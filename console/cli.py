@@ -444,8 +444,8 @@ def list_scheduled(dsn, as_json):
 
 
 @cli.command("scheduled-plan")
-@click.option("--hours", type=click.FloatRange(min=0, min_open=True), default=1.0,
-              show_default=True, help="How far ahead to look.")
+@click.option("--hours", type=float, default=1.0, show_default=True,
+              help="How far ahead to look (at most a year).")
 @json_option
 @click.pass_obj
 def scheduled_plan(dsn, hours, as_json):

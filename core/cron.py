@@ -6,6 +6,7 @@ seconds first (rework's rules). Fire times are computed in the schedule's time z
 daylight-saving changes, whichever host's monitor fires it.
 """
 import os
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +17,11 @@ from .errors import BadInput
 _TICK = timedelta(microseconds=1)
 
 
+def normal(rule):
+    """The rule with its fields separated by single spaces (what is stored and compared)."""
+    return " ".join(rule.split()) if isinstance(rule, str) else rule
+
+
 def check(rule, tz="UTC"):
     """Raise BadInput unless `rule` and `tz` make a usable schedule."""
     zone(tz)
@@ -23,6 +29,11 @@ def check(rule, tz="UTC"):
     if len(fields) not in (5, 6):
         raise BadInput(f"a cron rule has five fields (minute hour day month weekday) or six "
                        f"(second first), got {rule!r}")
+    if any(token.upper() in ("R", "H") or token.upper().startswith("H(")
+           for f in fields for token in re.split(r"[,\-/#]", f)):
+        # croniter's random and hashed fields would pick another time at each reading:
+        # monitors would disagree on when a schedule is due
+        raise BadInput(f"random (R) and hashed (H) cron fields are not supported: {rule!r}")
     try:
         croniter(rule, datetime.now(timezone.utc), second_at_beginning=len(fields) == 6)
     except (CroniterError, ValueError) as exc:
@@ -60,18 +71,43 @@ def local_zone():
 
 
 def fire_times(rule, tz, start, until=None):
-    """Fire times at or after `start` (and at or before `until`), as UTC datetimes."""
-    itr = croniter(rule, start.astimezone(zone(tz)) - _TICK,
-                   second_at_beginning=len(rule.split()) == 6)
+    """Fire times at or after `start` (and at or before `until`), as UTC datetimes,
+    strictly increasing."""
+    fields = rule.split()
+    six = len(fields) == 6
+    zone_ = zone(tz)
+    # As cron does when clocks go back, a rule for fixed hours fires once in the
+    # repeated hour; one for every hour (or every n hours: '*' first) follows real time.
+    fixed_hours = not fields[2 if six else 1].startswith("*")
+    # Start from the fire time before `start`, not from just before it: around a
+    # daylight-saving change croniter may return a time earlier than where it started
+    # (the repeated hour) or skip the moved one (the lost hour) when started mid-way.
+    anchor = croniter(rule, start.astimezone(zone_), second_at_beginning=six).get_prev(datetime)
+    itr = croniter(rule, anchor, second_at_beginning=six)
+    last = anchor.astimezone(timezone.utc)
     while True:
         t = itr.get_next(datetime).astimezone(timezone.utc)
+        if t <= last or t < start:
+            continue
+        if fixed_hours and _wall(t, zone_) == _wall(last, zone_):
+            last = t
+            continue
         if until is not None and t > until:
             return
+        last = t
         yield t
+
+
+def _wall(moment, zone_):
+    return moment.astimezone(zone_).replace(tzinfo=None)
 
 
 def first_at_or_after(rule, tz, start):
     return next(fire_times(rule, tz, start))
+
+
+def first_after(rule, tz, moment):
+    return first_at_or_after(rule, tz, moment + _TICK)
 
 
 def last_before(rule, tz, end):

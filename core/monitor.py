@@ -86,6 +86,9 @@ class Monitor:
         self.options = dict(min_workers=min_workers, max_workers=max_workers,
                             max_runs=max_runs, max_mem=max_mem)
         self.timing = timing or Timing.from_env()
+        if self.timing.schedule_grace < 1:
+            raise BadInput("JOBCONSOLE_SCHEDULE_GRACE must be at least 1 second, got "
+                           f"{self.timing.schedule_grace:g}")
         self.procs = {}            # worker id -> Popen
         self.idle_since = {}       # worker id -> monotonic time it was first seen idle
         self.stopping = None       # None, 'graceful' or 'now'

@@ -25,6 +25,7 @@ log = logging.getLogger("jobconsole.schedules")
 
 MISSED_POLICIES = ("once", "skip")
 _MOST = 1000      # fire times handled or counted per schedule and turn
+_PLAN_HOURS = 24 * 366
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ def prepare(conn, operation, rule, *, input=None, rawinput=None, domain=None, ho
     rule, time zone and input (its owner, metadata, priority and policy are replaced;
     its next fire time and pause are kept). Returns its ScheduleInfo."""
     tz = tz or cron.local_zone()
+    rule = cron.normal(rule)
     cron.check(rule, tz)
     if missed not in MISSED_POLICIES:
         raise BadInput(f"missed must be one of {', '.join(MISSED_POLICIES)}, got {missed!r}")
@@ -77,8 +79,9 @@ def prepare(conn, operation, rule, *, input=None, rawinput=None, domain=None, ho
     json_input = tasks.to_json_text(input) if raw is None else None
     meta = tasks.to_json_text(metadata, "metadata") if metadata is not None else None
     domain = resolve_operation(conn, operation, domain, host)[0]
+    # the input as jsonb will hold it: keys sorted, and all of them text
     identity = [operation, domain, host, rule, tz,
-                json.dumps(input, sort_keys=True) if raw is None else None,
+                json.dumps(json.loads(json_input), sort_keys=True) if raw is None else None,
                 raw.hex() if raw is not None else None]
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()
     with conn.transaction():
@@ -137,8 +140,9 @@ def run_now(conn, sid):
 def plan(conn, hours):
     """[(fire time, ScheduleInfo)] of the next `hours`, soonest first (paused ones left
     out; at most a thousand fire times per schedule)."""
-    if hours <= 0:
-        raise BadInput(f"hours must be positive, got {hours!r}")
+    if not 0 < hours <= _PLAN_HOURS:
+        raise BadInput(f"hours must be more than 0 and at most {_PLAN_HOURS} (a year), "
+                       f"got {hours!r}")
     now = conn.execute("select now()").fetchone()[0]
     until = now + timedelta(hours=hours)
     found = []
@@ -160,7 +164,16 @@ def fire_due(conn, grace, limit=100):
             "where not paused and next_fire <= %s order by next_fire limit %s "
             "for update skip locked)", (now, limit)).fetchall()
         for row in due:
-            made += _fire(conn, ScheduleInfo(*row), now, grace)
+            info = ScheduleInfo(*row)
+            try:
+                with conn.transaction():
+                    made += _fire(conn, info, now, grace)
+            except Exception as exc:   # noqa: BLE001 - one bad schedule must not stop a monitor
+                log.exception("schedule %s (%s) could not fire", info.id, info.operation)
+                conn.execute(
+                    "update jobconsole.schedule set last_error = %s, "
+                    "next_fire = %s + interval '1 minute' where id = %s",
+                    (f"could not fire: {type(exc).__name__}: {exc}", now, info.id))
     return made
 
 
@@ -173,6 +186,8 @@ def _fire(conn, info, now, grace):
         missed = sum(1 for _ in islice(cron.fire_times(rule, tz, start, last_missed), _MOST))
         start = cron.first_at_or_after(rule, tz, cutoff)
     times = list(islice(cron.fire_times(rule, tz, start, now), _MOST))
+    # past a full turn's worth, carry on from the last one at the next turn
+    after = times[-1] if len(times) == _MOST else now
     if missed:
         what = f"{missed}{'+' * (missed == _MOST)} fire time{'s' * (missed > 1)}"
         if info.missed == "once":
@@ -199,7 +214,7 @@ def _fire(conn, info, now, grace):
         "last_task_id = coalesce(%s, last_task_id), "
         "missed_count = missed_count + %s, last_missed = coalesce(%s, last_missed), "
         "last_error = %s where id = %s",
-        (cron.first_at_or_after(rule, tz, now + timedelta(microseconds=1)), last_task,
+        (cron.first_after(rule, tz, after), last_task,
          times[-1] if times else None, last_task,
          missed - (1 if missed and info.missed == "once" else 0), last_missed, error, info.id))
     return len(made)
