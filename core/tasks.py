@@ -163,28 +163,26 @@ def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
     else:
         params["input"], params["raw"] = json_inputs[0], raw_inputs[0]
     rows = conn.execute(_INSERTS[many, fired], params).fetchall()
-    if rows and rows[0][0] is None:
-        raise BadInput(f"operation {operation!r} exists in several domains "
-                       f"({rows[0][1]}): say which with domain=")
     if not rows and json_inputs:
-        # raises the precise error; if none, a fired task's fire time had its task already
+        # the operation is unknown or in several domains: this raises the precise error;
+        # if it does not, a fired task's fire time had its task already
         resolve_operation(conn, operation, domain, host)
     return [r[0] for r in rows]
 
 
-# The operation, if it resolves to exactly one domain; else a row saying which domains.
+# The operation's domain and defaults, if it resolves to exactly one domain (else no
+# row: nothing is inserted). Several hosts may register it: they share the domain.
 _OPERATION = """
-with op as (
-    select distinct on (domain) domain, timeout, retries, backoff, retry_on
+with one as (
+    select min(domain) as domain, min(timeout) as timeout, min(retries) as retries,
+           min(backoff) as backoff, min(retry_on) as retry_on,
+           -- the server's clock decides when a delayed task is due, not the caller's
+           coalesce(%(run_at)s::timestamptz,
+                    now() + make_interval(secs => %(delay)s::float8)) as run_at
     from jobconsole.operation
     where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
       and (%(host)s::text is null or host = %(host)s)
-    order by domain
-), one as (
-    -- the server's clock decides when a delayed task is due, not the caller's
-    select op.*, coalesce(%(run_at)s::timestamptz,
-                          now() + make_interval(secs => %(delay)s::float8)) as run_at
-    from op where (select count(*) from op) = 1
+    having count(distinct domain) = 1
 )
 """
 _COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
@@ -195,8 +193,6 @@ _VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(me
            "case when one.run_at > now() or %(blocked)s then 'waiting' else 'queued' end, "
            "coalesce(%(backoff)s::float8, one.backoff), "
            "coalesce(%(retry_on)s::text[], one.retry_on), %(workflow)s")
-_AMBIGUOUS = ("union all select null, string_agg(domain, ', ') from op "
-              "having count(*) > 1")
 
 
 def _insert_sql(many, fired):
@@ -212,13 +208,10 @@ def _insert_sql(many, fired):
     else:
         source = "from one"
         values = values.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")
-    return _OPERATION + f""", ins as (
-    insert into jobconsole.task ({columns})
-    select {values} {source}
-    {conflict}
-    returning id
-)
-select id, null from ins {_AMBIGUOUS}
+    return _OPERATION + f"""insert into jobconsole.task ({columns})
+select {values} {source}
+{conflict}
+returning id
 """
 
 
