@@ -18,6 +18,7 @@ from core.watch import Watcher
 
 from .confirm import Confirm
 from .help import Help, bindings_of
+from .live_screen import LiveScreen
 from .messages import Changed
 from .source import Source
 from .views.operations import OperationsView
@@ -81,6 +82,7 @@ class JobConsole(App):
         self._last_change = 0.0
         self._counts_at = 0.0
         self._counts_timer = None
+        self._changes = {}      # changes dispatched so far, by kind
 
     def on_mount(self):
         self.connection = self.source.name
@@ -118,6 +120,14 @@ class JobConsole(App):
                 self.post_message(Changed(frozenset(kinds)))
         watcher.close()
 
+    def switch_mode(self, mode):
+        waiter = super().switch_mode(mode)
+        # a stale view starts its re-read now, while the switch repaints, rather than
+        # on its resume event, which comes after that repaint
+        if isinstance(self.screen, LiveScreen):
+            self.screen.reload_if_stale()
+        return waiter
+
     def on_changed(self, message):
         self._last_change = time.monotonic()
         if self.paused:
@@ -130,10 +140,16 @@ class JobConsole(App):
         if not self.paused and time.monotonic() - self._last_change > self.refresh_every / 2:
             self.dispatch_change(EVERYTHING)
 
+    def changes_of(self, kinds):
+        """How many changes of these kinds were dispatched so far (a screen compares)."""
+        return tuple(self._changes.get(k, 0) for k in sorted(kinds))
+
     def dispatch_change(self, kinds):
+        for kind in kinds:
+            self._changes[kind] = self._changes.get(kind, 0) + 1
         if "task" in kinds:
             self.request_counts()
-        # only the visible screen reloads; a hidden one reloads when it comes back
+        # only the visible screen reloads; a hidden one when it comes back (LiveScreen)
         try:
             screen = self.screen
         except ScreenStackError:     # between two modes

@@ -3,6 +3,11 @@
 A reload asked for while one is in flight is remembered and run once it ends, so a
 burst of notifications costs at most two reads. `fetch` runs in a thread worker and
 must not touch widgets; `show` runs on the UI thread with what it returned.
+
+Only the visible screen hears of changes. A screen that comes back re-reads only if
+a kind of data it shows changed while it was hidden (the app counts changes by kind):
+on a big database a needless re-read, and the repaint after it, is what an operator
+would feel on every switch of view.
 """
 from textual import on, work
 from textual.screen import Screen
@@ -20,6 +25,7 @@ class LiveScreen(Screen):
         self._loading = False
         self._dirty = False
         self.loads = 0      # completed loads: what tests and benchmarks wait on
+        self._seen = None   # the app's change counts when the last load began
 
     def fetch(self):
         """The data to show (runs in a thread)."""
@@ -44,7 +50,15 @@ class LiveScreen(Screen):
             self._dirty = True
             return
         self._loading = True
+        self._seen = self.app.changes_of(self.WATCHES)
         self._load()
+
+    def on_screen_resume(self):
+        self.reload_if_stale()
+
+    def reload_if_stale(self):
+        if self._seen != self.app.changes_of(self.WATCHES):
+            self.reload()
 
     @work(thread=True, group="load")
     def _load(self):

@@ -67,9 +67,6 @@ class TableView(LiveScreen):
         if hasattr(self, "action_open"):
             self.action_open()
 
-    def on_screen_resume(self):
-        self.reload()
-
     # -- loading ------------------------------------------------------------------------
 
     def show(self, rows):
