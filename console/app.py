@@ -27,6 +27,7 @@ from .views.schedules import SchedulesView
 from .views.tasks import TasksView
 
 COUNTS_EVERY = 0.5   # seconds between two counts of tasks by status, at least
+PREFETCH_WAIT = 0.15  # seconds a view switch waits for the view's fresh rows, at most
 EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule"})
 
 # actions that change something: hidden and refused with --read-only
@@ -121,12 +122,28 @@ class JobConsole(App):
         watcher.close()
 
     def switch_mode(self, mode):
-        waiter = super().switch_mode(mode)
-        # a stale view starts its re-read now, while the switch repaints, rather than
-        # on its resume event, which comes after that repaint
-        if isinstance(self.screen, LiveScreen):
-            self.screen.reload_if_stale()
-        return waiter
+        """Switch views; a view whose data changed while hidden is read first, so that
+        it appears once, fresh, instead of painted stale and then again (on a big
+        table each paint costs tens of milliseconds). A slow read does not hold the
+        switch back for more than PREFETCH_WAIT."""
+        try:
+            stack = self.get_screen_stack(mode)
+        except KeyError:            # first visit: the view reads as it mounts
+            stack = []
+        target = stack[-1] if stack else None
+        if mode == self.current_mode or not isinstance(target, LiveScreen) \
+                or self.paused or not target.stale():
+            return super().switch_mode(mode)
+        switched = False
+
+        def switch():
+            nonlocal switched
+            if not switched and self.current_mode != mode:
+                switched = True
+                super(JobConsole, self).switch_mode(mode)
+        target.reload(then=switch)
+        self.set_timer(PREFETCH_WAIT, switch)
+        return None
 
     def on_changed(self, message):
         self._last_change = time.monotonic()

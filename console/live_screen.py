@@ -7,7 +7,8 @@ must not touch widgets; `show` runs on the UI thread with what it returned.
 Only the visible screen hears of changes. A screen that comes back re-reads only if
 a kind of data it shows changed while it was hidden (the app counts changes by kind):
 on a big database a needless re-read, and the repaint after it, is what an operator
-would feel on every switch of view.
+would feel on every switch of view. When it must re-read, the app's view switch asks
+for the rows first and switches once they are shown (`reload(then=...)`).
 """
 from textual import on, work
 from textual.screen import Screen
@@ -26,6 +27,7 @@ class LiveScreen(Screen):
         self._dirty = False
         self.loads = 0      # completed loads: what tests and benchmarks wait on
         self._seen = None   # the app's change counts when the last load began
+        self._then = []     # called once the next load is shown (or failed)
 
     def fetch(self):
         """The data to show (runs in a thread)."""
@@ -43,8 +45,11 @@ class LiveScreen(Screen):
         if kinds & self.WATCHES:
             self.reload()
 
-    def reload(self):
+    def reload(self, then=None):
+        if then is not None:
+            self._then.append(then)
         if not self.ready():
+            self._run_then()
             return
         if self._loading:
             self._dirty = True
@@ -53,11 +58,12 @@ class LiveScreen(Screen):
         self._seen = self.app.changes_of(self.WATCHES)
         self._load()
 
-    def on_screen_resume(self):
-        self.reload_if_stale()
+    def stale(self):
+        """Whether a kind of data it shows changed since its last load began."""
+        return self._seen != self.app.changes_of(self.WATCHES)
 
-    def reload_if_stale(self):
-        if self._seen != self.app.changes_of(self.WATCHES):
+    def on_screen_resume(self):
+        if self.stale():
             self.reload()
 
     @work(thread=True, group="load")
@@ -76,9 +82,15 @@ class LiveScreen(Screen):
             self.app.report_problem(None)
             self.show(message.rows)
             self.loads += 1
+        self._run_then()
         if self._dirty:
             self._dirty = False
             self.reload()
+
+    def _run_then(self):
+        waiting, self._then = self._then, []
+        for callback in waiting:
+            callback()
 
     def check_action(self, action, parameters):
         # --read-only: the app's rule hides this screen's destructive keys too

@@ -327,3 +327,25 @@ async def test_the_owner_option_shows_only_that_owners_tasks(dsn):
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: ids(app) == [mine.id])
         await until(pilot, lambda: app.counts == {"queued": 1}, 3, "alice's counts")
+
+
+async def test_a_view_comes_back_fresh_and_is_reread_only_if_its_data_changed(dsn):
+    first = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, refresh=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [first.id])
+        tasks_view = app.screen
+        await pilot.press("5")
+        await until(pilot, lambda: app.current_mode == "operations")
+        loads = tasks_view.loads
+        await pilot.press("1")
+        await until(pilot, lambda: app.screen is tasks_view)
+        await pilot.pause(0.3)
+        assert tasks_view.loads == loads            # nothing changed: nothing re-read
+        await pilot.press("5")
+        second = api.schedule(dsn, "double", 2)
+        await until(pilot, tasks_view.stale, 5, "the change to be heard")
+        await pilot.press("1")
+        await until(pilot, lambda: app.screen is tasks_view)
+        # read before the switch shows it (unless the read takes over 0.15 s)
+        await until(pilot, lambda: ids(app) == [second.id, first.id], 3, "the new row")
