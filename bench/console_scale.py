@@ -140,6 +140,18 @@ async def measure(dsn, repeats):
             loads = view.loads
             await timed("clear filter (esc)", view.action_clear_filter, reloaded(loads))
         for _ in range(repeats):
+            # a filter that matches nothing must look at every task: it answers with
+            # the newest ones searched first, then widens the search in steps
+            loads = view.loads
+            t0 = time.perf_counter()
+            await timed("filter matching nothing: first answer", lambda: set_filter("zzzz"),
+                        lambda: view.loads > loads)
+            await until(lambda: view.span is None and not view._loading, 60)
+            figures.setdefault("filter matching nothing: search complete", []).append(
+                time.perf_counter() - t0)
+            loads = view.loads
+            await timed("clear filter (esc)", view.action_clear_filter, reloaded(loads))
+        for _ in range(repeats):
             loads = view.loads
             await timed("sort by next column (>)", lambda: view.action_sort(1), reloaded(loads))
             loads = view.loads
@@ -183,13 +195,15 @@ def main():
     rss.running = False
     print(f"\nconsole on {args.tasks:,} tasks (median of {args.repeats}, max in brackets)")
     for label, values in figures.items():
-        target = 1000 if label.startswith("first paint") else 100
         median = statistics.median(values) * 1000
-        verdict = "pass" if median <= target else "MISS"
-        print(f"  {label:34} {median:8.1f} ms  [{max(values) * 1000:7.1f}]  "
-              f"target <= {target} ms  {verdict}")
+        if label.endswith("search complete"):     # the screen answered long before
+            target, verdict = "(none: the screen answered first)", ""
+        else:
+            limit = 1000 if label.startswith("first paint") else 100
+            target, verdict = f"target <= {limit} ms", "pass" if median <= limit else "MISS"
+        print(f"  {label:44} {median:8.1f} ms  [{max(values) * 1000:7.1f}]  {target}  {verdict}")
     peak = rss.peak / 2**20
-    print(f"  {'peak RSS':34} {peak:8.1f} MB              target <= 150 MB  "
+    print(f"  {'peak RSS':44} {peak:8.1f} MB             target <= 150 MB  "
           f"{'pass' if peak <= 150 else 'MISS'}")
 
 

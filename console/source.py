@@ -12,10 +12,14 @@ class Source:
     def name(self):
         return db.describe(self.dsn)
 
-    def tasks(self, text=None, sort="id", descending=True, limit=500):
+    def tasks(self, text=None, sort="id", descending=True, limit=500, newest=None):
         with db.pooled(self.dsn) as conn:
             return tasks.window(conn, text=text, owner=self.owner, sort=sort,
-                                descending=descending, limit=limit)
+                                descending=descending, limit=limit, newest=newest)
+
+    def task_id_span(self):
+        with db.pooled(self.dsn) as conn:
+            return tasks.id_span(conn)
 
     def counts(self):
         with db.pooled(self.dsn) as conn:

@@ -344,10 +344,11 @@ SORTABLE = ("id", "status", "operation", "domain", "owner", "priority", "queued"
 NULLABLE = ("owner", "started", "finished", "worker_id")
 
 
-def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200):
+def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200,
+           newest=None):
     """The rows a view shows: filtered by `text` (a substring of id, status, operation,
     domain, owner or workflow; a leading '!' inverts it), sorted by a column, at most
-    `limit`."""
+    `limit`; with `newest`, only among the tasks with the `newest` highest ids."""
     if sort not in SORTABLE:
         raise BadInput(f"cannot sort tasks by {sort!r} (one of {', '.join(SORTABLE)})")
     invert = bool(text) and text.startswith("!")
@@ -362,12 +363,21 @@ def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200
     rows = conn.execute(
         f"select {COLUMNS} from jobconsole.task where true "
         "and (%(owner)s::text is null or owner = %(owner)s) "
+        "and (%(newest)s::bigint is null or "
+        "     id > (select max(id) from jobconsole.task) - %(newest)s) "
         "and (%(pattern)s::text is null or ((id::text || ' ' || status || ' ' || operation "
         "|| ' ' || domain || ' ' || coalesce(owner, '') || ' ' || coalesce(workflow, '')) "
         "ilike %(pattern)s) <> %(invert)s) "
         f"order by {sort} {direction}{nulls}, id {direction} limit %(limit)s",
-        dict(owner=owner, pattern=pattern, invert=invert, limit=limit)).fetchall()
+        dict(owner=owner, pattern=pattern, invert=invert, limit=limit,
+             newest=newest)).fetchall()
     return [TaskInfo(*r) for r in rows]
+
+
+def id_span(conn):
+    """How many ids lie between the lowest and the highest task id (0: no task)."""
+    row = conn.execute("select max(id) - min(id) + 1 from jobconsole.task").fetchone()
+    return row[0] or 0
 
 
 def count_by_status(conn, owner=None):

@@ -349,3 +349,21 @@ async def test_a_view_comes_back_fresh_and_is_reread_only_if_its_data_changed(ds
         await until(pilot, lambda: app.screen is tasks_view)
         # read before the switch shows it (unless the read takes over 0.15 s)
         await until(pilot, lambda: ids(app) == [second.id, first.id], 3, "the new row")
+
+
+async def test_a_filter_widens_its_search_from_the_newest_tasks_to_all(dsn, monkeypatch):
+    import console.views.tasks as tasks_view
+    monkeypatch.setattr(tasks_view, "SEARCH_FIRST", 2)
+    oldest = api.schedule(dsn, "fail", 1)
+    api.schedule_many(dsn, "double", range(20))
+    app = JobConsole(dsn, refresh=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 21)
+        view = app.screen
+        asked, read = [], app.source.tasks
+        app.source.tasks = lambda **kw: asked.append(kw["newest"]) or read(**kw)
+        await pilot.press("slash", *"fail", "enter")
+        await until(pilot, lambda: ids(app) == [oldest.id], 5, "the oldest, by a wider search")
+        await until(pilot, lambda: view.span is None, 5, "the search to end")
+        assert asked[:3] == [2, 10, 50]         # the newest 2, then 10, then all 21
+        assert view.progress_note() == ""

@@ -91,6 +91,8 @@ class TableView(LiveScreen):
             parts.append(f"sorted by {self.sort_key} {'↓' if self.descending else '↑'}")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
+        if self.progress_note():
+            parts.append(self.progress_note())
         # the filter is typed by the user: text, never markup
         self.query_one("#view-title", Label).update(Text("  ·  ".join(parts)))
 
@@ -105,6 +107,7 @@ class TableView(LiveScreen):
         self.limit = PAGE
         event.input.display = bool(self.filter_text)
         self.table.focus()
+        self.query_changed()
         self.update_title()
         self.reload()
 
@@ -116,6 +119,7 @@ class TableView(LiveScreen):
             self.filter_text = ""
             self.limit = PAGE
             self.table.focus()
+            self.query_changed()
             self.update_title()
             self.reload()
 
@@ -128,8 +132,16 @@ class TableView(LiveScreen):
             self.sort_index = new
         else:
             self.descending = not self.descending
+        self.query_changed()
         self.update_title()
         self.reload()
+
+    def query_changed(self):
+        """The filter or the sort changed (a view may start a new search)."""
+
+    def progress_note(self):
+        """What the title adds while a search is under way, or ''."""
+        return ""
 
     def matches(self, *values):
         """Client-side filter for the small views (workers, monitors, operations)."""
