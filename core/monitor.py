@@ -4,9 +4,9 @@ workers, and reaps what dead monitors of any host left behind.
 It sleeps on LISTEN (control requests, newly queued tasks) and ticks at least every
 half second: reap exited children, carry out aborts, timeouts and kill requests, queue
 delayed tasks that are due and fire due cron schedules (any domain's: every monitor
-shares that work), scale the pool, beat its heart. Killing a worker happens inside a transaction that holds the
-worker's row lock, which the worker's own claim statement needs: so a worker can never
-claim a new task while it is being killed for an old one.
+shares that work), scale the pool, beat its heart. Killing a worker happens inside a
+transaction that holds the worker's row lock, which the worker's own claim statement
+needs: so a worker can never claim a new task while it is being killed for an old one.
 """
 import json
 import logging
