@@ -84,6 +84,7 @@ class JobConsole(App):
         self._counts_at = 0.0
         self._counts_timer = None
         self._changes = {}      # changes dispatched so far, by kind
+        self._switches = 0      # view switches asked for: the last one wins
 
     def on_mount(self):
         self.connection = self.source.name
@@ -131,14 +132,16 @@ class JobConsole(App):
         except KeyError:            # first visit: the view reads as it mounts
             stack = []
         target = stack[-1] if stack else None
+        self._switches += 1
         if mode == self.current_mode or not isinstance(target, LiveScreen) \
                 or self.paused or not target.stale():
             return super().switch_mode(mode)
-        switched = False
+        switched, request, origin = False, self._switches, self.screen
 
         def switch():
+            # only if no later key asked for another view, and nothing opened meanwhile
             nonlocal switched
-            if not switched and self.current_mode != mode:
+            if not switched and request == self._switches and self.screen is origin:
                 switched = True
                 super(JobConsole, self).switch_mode(mode)
         target.reload(then=switch)

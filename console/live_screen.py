@@ -27,7 +27,8 @@ class LiveScreen(Screen):
         self._dirty = False
         self.loads = 0      # completed loads: what tests and benchmarks wait on
         self._seen = None   # the app's change counts when the last load began
-        self._then = []     # called once the next load is shown (or failed)
+        self._then = []     # called once the load in flight is shown (or failed)
+        self._then_next = []    # ... once the load after it is
 
     def fetch(self):
         """The data to show (runs in a thread)."""
@@ -46,14 +47,18 @@ class LiveScreen(Screen):
             self.reload()
 
     def reload(self, then=None):
-        if then is not None:
-            self._then.append(then)
         if not self.ready():
-            self._run_then()
+            if then is not None:
+                then()
             return
         if self._loading:
+            # the load in flight may have read before the change: wait for the next one
             self._dirty = True
+            if then is not None:
+                self._then_next.append(then)
             return
+        if then is not None:
+            self._then.append(then)
         self._loading = True
         self._seen = self.app.changes_of(self.WATCHES)
         self._load()
@@ -82,15 +87,18 @@ class LiveScreen(Screen):
             self.app.report_problem(None)
             self.show(message.rows)
             self.loads += 1
-        self._run_then()
-        if self._dirty:
-            self._dirty = False
-            self.reload()
-
-    def _run_then(self):
+        elif message.rows is None:
+            self.load_failed()
         waiting, self._then = self._then, []
         for callback in waiting:
             callback()
+        if self._dirty:
+            self._dirty = False
+            self._then, self._then_next = self._then_next, []
+            self.reload()
+
+    def load_failed(self):
+        """The last fetch failed (the app shows why); a screen may reset its state."""
 
     def check_action(self, action, parameters):
         # --read-only: the app's rule hides this screen's destructive keys too

@@ -48,10 +48,10 @@ class TaskScreen(LiveScreen):
     def ready(self):
         return bool(self.query(LogPane))
 
-    def reload(self):
+    def reload(self, then=None):
         if self.ready():
             self._after = self.query_one(LogPane).last_id   # read here: fetch is a thread
-        super().reload()
+        super().reload(then)
 
     def fetch(self):
         source = self.app.source

@@ -4,6 +4,7 @@ Each test runs the real app (App.run_test) against a real database and, where it
 matters, a real monitor with real worker processes.
 """
 import asyncio
+import os
 import time
 
 from conftest import alive, task_pid
@@ -367,3 +368,46 @@ async def test_a_filter_widens_its_search_from_the_newest_tasks_to_all(dsn, monk
         await until(pilot, lambda: view.span is None, 5, "the search to end")
         assert asked[:3] == [2, 10, 50]         # the newest 2, then 10, then all 21
         assert view.progress_note() == ""
+
+
+async def test_coming_back_to_an_open_task_that_changed_meanwhile(dsn):
+    task = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, refresh=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen))
+        task_screen = app.screen
+        await pilot.press("5")
+        task.abort()
+        await until(pilot, task_screen.stale, 5, "the change to be heard")
+        await pilot.press("1")
+        await until(pilot, lambda: app.screen is task_screen)
+        await until(pilot, lambda: "status     aborted" in details(task_screen), 3, "fresh")
+
+
+def details(task_screen):
+    """The task screen's details as plain text."""
+    from rich.console import Console
+    console = Console(width=120, record=True, file=open(os.devnull, "w"))
+    console.print(task_screen.query_one("#details").content)
+    return console.export_text()
+
+
+async def test_the_last_view_asked_for_wins_over_a_slow_read(dsn):
+    app = JobConsole(dsn, refresh=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: app.current_mode == "workers" and app.screen.loads)
+        workers = app.screen
+        await pilot.press("1")
+        await until(pilot, lambda: app.current_mode == "tasks")
+        read = app.source.workers
+        app.source.workers = lambda **kw: time.sleep(0.4) or read(**kw)
+        app.dispatch_change(frozenset({"worker"}))     # workers is stale, and slow to read
+        await pilot.press("2", "3")                     # then the operator moves on
+        await pilot.pause(0.8)
+        assert app.current_mode == "monitors"
+        await pilot.press("2", "1")                     # or comes back to where they were
+        await pilot.pause(0.8)
+        assert app.current_mode == "tasks" and workers.loads >= 2

@@ -24,8 +24,12 @@ class SchedulesView(TableView):
 
     def on_mount(self):
         super().on_mount()
-        # the NEXT column counts down
-        self.set_interval(1.0, lambda: self.is_current and self.reload())
+        self.set_interval(1.0, self._count_down)
+
+    def _count_down(self):
+        """Redraw the NEXT column's countdown from the rows shown (no database read)."""
+        if self.is_current and self.shown:
+            TableView.show(self, list(self.shown.values()))
 
     def fetch(self):
         return [s for s in self.app.source.schedules()

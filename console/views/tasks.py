@@ -40,23 +40,32 @@ class TasksView(TableView):
     def progress_note(self):
         return f"searching the newest {self.span:,} tasks…" if self.span else ""
 
+    def asked(self):
+        """What the rows shown answer: filter, sort and how far a search looks."""
+        return self.filter_text, self.sort_key, self.descending, self.span
+
     def fetch(self):
-        span = self.span
-        rows = self.app.source.tasks(text=self.filter_text or None, sort=self.sort_key,
-                                     descending=self.descending, limit=self.limit,
-                                     newest=span)
-        return rows, span, span is not None and span < self.app.source.task_id_span()
+        query = self.asked()
+        text, sort, descending, span = query
+        rows = self.app.source.tasks(text=text or None, sort=sort, descending=descending,
+                                     limit=self.limit, newest=span)
+        return rows, query, span is not None and span < self.app.source.task_id_span()
 
     def show(self, data):
-        rows, span, partial = data
+        rows, query, partial = data
+        if query != self.asked():
+            return              # the filter or sort changed meanwhile: its load follows
         super().show(rows)
-        if span != self.span:
-            return              # the filter changed meanwhile: its own load follows
+        span = self.span
         if partial and len(rows) < self.limit:
             self.span = span * SEARCH_GROWTH
             self.reload()
         else:
             self.span = None    # found enough, or searched everything
+        self.update_title()
+
+    def load_failed(self):
+        self.span = None        # the next load, when the database is back, reads it all
         self.update_title()
 
     def cells(self, t):
