@@ -28,7 +28,7 @@ class TasksView(TableView):
     ]
 
     # A filter that matches few tasks must look at all of them: on a million that is a
-    # scan of ~0.5 s. So it searches the newest tasks first and widens the search in
+    # scan of 0.3-0.8 s. So it searches the newest tasks first and widens the search in
     # steps, showing what it found at each one: the screen answers at once, and fills in
     # (matches are shown newest first, so the rows found first stay on top).
     span = None             # while a filter widens its search: how many newest ids
