@@ -201,17 +201,33 @@ def _insert_sql(many, fired):
         columns += ", schedule_id, fire_time"
         values += ", %(schedule_id)s, %(fire_time)s"
         conflict = "on conflict (schedule_id, fire_time) where fire_time is not null do nothing"
-    if many:
-        source = ("from one, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[]) "
-                  "with ordinality as u(i, r, n) order by u.n")
-        values = values.format(input="u.i", raw="u.r")
-    else:
-        source = "from one"
+    if not many:
+        # one row: the insert trigger announces it (cheaper than doing it here)
         values = values.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")
-    return _OPERATION + f"""insert into jobconsole.task ({columns})
-select {values} {source}
+        return _OPERATION + f"""insert into jobconsole.task ({columns})
+select {values} from one
 {conflict}
 returning id
+"""
+    # many rows: the statement announces them, once per domain, and the trigger (one
+    # call per row) stands aside, told so by a setting read before any row is inserted
+    values = values.format(input="u.i", raw="u.r")
+    return _OPERATION + f""", announce as (
+    select set_config('jobconsole.insert_announced', statement_timestamp()::text, true)
+), ins as (
+    insert into jobconsole.task ({columns})
+    select {values}
+    from one, announce, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[])
+         with ordinality as u(i, r, n)
+    order by u.n
+    {conflict}
+    returning id, domain, status
+), told as (
+    select pg_notify(case when q then 'jobconsole_queued' else 'jobconsole_task' end,
+                     case when q then domain else 'new' end)
+    from (select distinct domain, status = 'queued' as q from ins) d
+)
+select id from ins where (select count(*) from told) >= 0   -- runs told
 """
 
 
