@@ -320,11 +320,11 @@ def list_tasks(dsn, status, domain, owner, operation, workflow, limit, as_json):
     rows = api.list_tasks(dsn, status=status, domain=domain, owner=owner,
                           operation=operation, workflow=workflow, limit=limit)
     _output(as_json, rows,
-            ["id", "status", "operation", "domain", "owner", "queued", "duration", "progress",
-             "worker", "error"],
-            lambda t: [t.id, t.status, t.operation, t.domain, t.owner, render.when(t.queued),
-                       render.duration(t.started, t.finished), render.progress(t, 6),
-                       t.worker_id, t.error_kind])
+            ["id", "status", "operation", "domain", "owner", "workflow", "queued", "duration",
+             "progress", "worker", "error"],
+            lambda t: [t.id, t.status, t.operation, t.domain, t.owner, t.workflow,
+                       render.when(t.queued), render.duration(t.started, t.finished),
+                       render.progress(t, 6), t.worker_id, t.error_kind])
 
 
 @cli.command("show-task")

@@ -64,10 +64,13 @@ def local_zone():
         if name:
             try:
                 ZoneInfo(name)
-                return name
             except (ZoneInfoNotFoundError, ValueError):
                 continue
+            return "UTC" if name in _UTC_ALIASES else name
     return "UTC"
+
+
+_UTC_ALIASES = {"Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "UCT", "Universal", "Zulu"}
 
 
 def fire_times(rule, tz, start, until=None):

@@ -295,3 +295,10 @@ def test_a_monitor_refuses_a_grace_under_a_second(dsn):
     code, _, err = jc(dsn, "monitor", env={"JOBCONSOLE_SCHEDULE_GRACE": "0"})
     assert code == 2 and "JOBCONSOLE_SCHEDULE_GRACE" in err
     assert_one_line_error(err)
+
+
+def test_the_default_time_zone_is_this_machines(dsn, monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    assert api.prepare(dsn, "double", "0 9 * * *", 1).timezone == "America/New_York"
+    monkeypatch.setenv("TZ", "Etc/UTC")
+    assert api.prepare(dsn, "double", "0 9 * * *", 2).timezone == "UTC"
