@@ -4,7 +4,7 @@ Each test runs the real app (App.run_test) against a real database and, where it
 matters, a real monitor with real worker processes.
 """
 import asyncio
-import os
+import io
 import time
 
 from conftest import alive, task_pid
@@ -389,7 +389,7 @@ async def test_coming_back_to_an_open_task_that_changed_meanwhile(dsn):
 def details(task_screen):
     """The task screen's details as plain text."""
     from rich.console import Console
-    console = Console(width=120, record=True, file=open(os.devnull, "w"))
+    console = Console(width=120, record=True, file=io.StringIO())
     console.print(task_screen.query_one("#details").content)
     return console.export_text()
 
