@@ -59,6 +59,25 @@ dsn_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
+def task_options(which):
+    """What a task is made of, as `schedule` and `prepare` both take it."""
+    options = [
+        click.option("--input", "input_text", metavar="JSON",
+                     help=f"The input of {which}, as JSON."),
+        click.option("--domain"),
+        click.option("--host", help=f"Run {which} only on this host."),
+        click.option("--owner"),
+        click.option("--metadata", metavar="JSON", help=f"A JSON object stored with {which}."),
+        click.option("--priority", type=int, default=0, show_default=True),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
+
+
 @click.group(cls=Group, invoke_without_command=True)
 @dsn_option
 @click.option("--read-only", is_flag=True, help="Console: hide and refuse every action.")
@@ -268,12 +287,7 @@ def kill_worker(dsn, worker_id):
 
 @cli.command()
 @click.argument("operation")
-@click.option("--input", "input_text", metavar="JSON", help="The task's input, as JSON.")
-@click.option("--domain")
-@click.option("--host", help="Run it only on this host.")
-@click.option("--owner")
-@click.option("--metadata", metavar="JSON", help="A JSON object stored with the task.")
-@click.option("--priority", type=int, default=0, show_default=True)
+@task_options("the task")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS")
 @click.option("--delay", type=click.FloatRange(min=0), metavar="SECONDS",
               help="Start no sooner than this many seconds from now.")
@@ -398,12 +412,7 @@ def delete_task(dsn, task_id):
 @cli.command()
 @click.argument("operation")
 @click.argument("rule")
-@click.option("--input", "input_text", metavar="JSON", help="The tasks' input, as JSON.")
-@click.option("--domain")
-@click.option("--host", help="Run the tasks only on this host.")
-@click.option("--owner")
-@click.option("--metadata", metavar="JSON", help="A JSON object stored with each task.")
-@click.option("--priority", type=int, default=0, show_default=True)
+@task_options("each task")
 @click.option("--tz", metavar="ZONE", help="The rule's time zone (default: this machine's).")
 @click.option("--missed", type=click.Choice(api.schedules.MISSED_POLICIES), default="once",
               show_default=True,

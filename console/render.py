@@ -84,9 +84,14 @@ def _json_default(value):
 
 def input_text(record):
     """A record's input as compact JSON, or its raw input's size."""
-    if getattr(record, "raw_input", None) is not None:
-        return f"<{len(record.raw_input)} bytes>"
-    return json.dumps(record.input, ensure_ascii=False)
+    return value_text(record.input, record.raw_input)
+
+
+def value_text(value, raw=None):
+    """A JSON value as compact text, or the size of the raw bytes stored instead."""
+    if raw is not None:
+        return f"<{len(raw)} bytes>"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def last_task(schedule):

@@ -1,5 +1,4 @@
 """One task: what it was given, what it produced or why it failed, and its live log."""
-import json
 
 from rich.table import Table
 from rich.text import Text
@@ -9,7 +8,7 @@ from textual.widgets import Footer, Static
 
 from . import cells
 from .live_screen import LiveScreen
-from .render import duration, progress, when
+from .render import duration, progress, value_text, when
 from .widgets.banner import Banner
 from .widgets.log_pane import LogPane
 from .widgets.status_bar import StatusBar
@@ -124,7 +123,7 @@ class TaskScreen(LiveScreen):
 
 def _value(value, raw):
     if raw is not None:
-        return cells.cell(f"<{len(raw)} bytes>", "dim")
+        return cells.cell(value_text(value, raw), "dim")
     if value is None:
         return Text("")
-    return cells.cell(json.dumps(value, ensure_ascii=False), limit=400)
+    return cells.cell(value_text(value), limit=400)
