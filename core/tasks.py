@@ -182,7 +182,9 @@ with one as (
     from jobconsole.operation
     where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
       and (%(host)s::text is null or host = %(host)s)
-    having count(distinct domain) = 1
+    -- one domain; count(distinct domain) = 1 said the same but sorts, a tenth of
+    -- the cost of enqueueing one task
+    having min(domain) = max(domain)
 )
 """
 _COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
