@@ -53,6 +53,18 @@ def test_an_unknown_operation_is_refused_and_nothing_is_queued(dsn):
     assert api.list_tasks(dsn) == []
 
 
+def test_an_operation_in_two_domains_needs_its_domain_named(dsn, tmp_path):
+    other = tmp_path / "other_ops.py"
+    other.write_text("from core import api\n\n@api.task(domain='reports', timeout=7)\n"
+                     "def double(task):\n    pass\n")
+    api.register_operations(dsn, str(other))
+    with pytest.raises(BadInput, match="'double' exists in several domains .default, reports."):
+        api.schedule(dsn, "double", 1)
+    assert api.list_tasks(dsn) == []
+    task = api.schedule(dsn, "double", 1, domain="reports")
+    assert (task.info().domain, task.info().timeout) == ("reports", 7)
+
+
 def test_input_that_is_not_json_is_refused_and_nothing_is_queued(dsn):
     with pytest.raises(BadInput, match="not JSON-serialisable"):
         api.schedule(dsn, "double", object())
