@@ -49,10 +49,13 @@ TINY = 0.002            # seconds: tasks this fast (on average) are run in group
 
 # `me` locks this worker's row first: a monitor that is killing this worker holds that
 # lock, so a statement racing with the kill waits, then finds the worker no longer
-# running and neither records nor claims anything.
+# running and neither records nor claims anything. One statement, one round trip: it
+# makes its own commit durable (the session's steps do not wait for the disk) and
+# announces what it claimed itself (the session's trigger stands aside).
 _CLAIM = """
 with me as (
-    select id from jobconsole.worker where id = %(wid)s and status = 'running' for update
+    select id, set_config('synchronous_commit', 'on', true)
+    from jobconsole.worker where id = %(wid)s and status = 'running' for update
 ), next as (
     select id from jobconsole.task
     where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
@@ -60,10 +63,15 @@ with me as (
     order by priority desc, id
     limit %(n)s
     for update skip locked
+), claimed as (
+    update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
+    from next where t.id = next.id
+    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+), told as (
+    select pg_notify('jobconsole_task', string_agg(id::text, ',')) from claimed
+    having count(*) > 0
 )
-update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
-from next where t.id = next.id
-returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+select * from claimed where (select count(*) from told) >= 0   -- runs told
 """
 
 # This session sets jobconsole.notifies_itself, so the task trigger stands aside and
@@ -162,7 +170,7 @@ class Worker:
         self.max_runs = options.get("max_runs")
         self.max_mem = options.get("max_mem")
         # off for this session's steps; each claim switches it back on for its own
-        # transaction (see the module's docstring)
+        # statement (see the module's docstring and _CLAIM)
         self.conn.execute("set synchronous_commit = off")
         self.conn.execute("set jobconsole.notifies_itself = on")
         self.conn.execute("listen jobconsole_queued")
@@ -258,12 +266,9 @@ class Worker:
 
     def claim(self):
         """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""
-        with self.conn.transaction():
-            self.conn.execute("set local synchronous_commit = on")
-            self.conn.execute("set local jobconsole.notifies_itself = off")
-            rows = self.conn.execute(_CLAIM, dict(
-                wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
-                n=self.ahead)).fetchall()
+        rows = self.conn.execute(_CLAIM, dict(
+            wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
+            n=self.ahead)).fetchall()
         rows.sort(key=lambda r: (-r[0], r[1]))
         with self.hand_lock:
             self.hand.extend(r[1:] for r in rows)
