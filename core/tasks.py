@@ -77,22 +77,29 @@ COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 
 def to_json_text(value, what="input"):
     """JSON text for a jsonb column, or BadInput saying how to pass other data."""
-    instead = {"input": "pass bytes as rawinput= instead",
-               "output": "save bytes with save_output(data, raw=True) instead"}.get(
-                   what, "make it plain JSON")
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
-        raise BadInput(f"{what} is not JSON-serialisable ({exc}): {instead}") from None
-    if _JSON_NUL.search(text):
+        raise BadInput(f"{what} is not JSON-serialisable ({exc}): {_instead(what)}") from None
+    # both checks below look for an escape first: every input and output passes here
+    if "\\u0000" in text and _JSON_NUL.search(text):
         raise BadInput(f"{what} contains a NUL character, which PostgreSQL's jsonb cannot "
-                       f"store: {instead}")
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadInput(f"{what} contains text that is not valid Unicode (undecodable bytes "
-                       f"from a file name?): {instead}") from None
+                       f"store: {_instead(what)}")
+    # a lone surrogate (from undecodable bytes) is escaped as \udXXX, as are the halves
+    # of a character beyond the BMP: only then does the slower check run
+    if "\\ud" in text:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadInput(f"{what} contains text that is not valid Unicode (undecodable "
+                           f"bytes from a file name?): {_instead(what)}") from None
     return text
+
+
+def _instead(what):
+    return {"input": "pass bytes as rawinput= instead",
+            "output": "save bytes with save_output(data, raw=True) instead"}.get(
+                what, "make it plain JSON")
 
 
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
