@@ -251,6 +251,10 @@ class Monitor:
 
     def end_worker(self, wid, status, reason, task_reason):
         with self.conn.transaction():
+            # its row first: a claim or step of the dead worker still in flight holds
+            # that lock and commits even with its client gone; the statements below
+            # then see what it claimed (a lock taken later would leave those orphaned)
+            self.conn.execute("select from jobconsole.worker where id = %s for update", (wid,))
             ended = end_tasks_of_workers(self.conn, [wid], task_reason)
             self.conn.execute(
                 "update jobconsole.worker set status = %s, finished = now(), "

@@ -174,3 +174,48 @@ def test_a_monitor_declared_dead_while_frozen_still_stops_its_workers(dsn, tmp_p
         os.kill(frozen.pid, signal.SIGCONT)
     assert frozen.stop(signal.SIGTERM, timeout=10) == 0
     wait_for(lambda: not alive(worker_pid), 5, "its worker to be stopped")
+
+
+def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
+    """A worker's claim is one statement: it commits even if the worker died meanwhile.
+    Ending the dead worker waits for it, so what it claimed goes back to the queue."""
+    import threading
+
+    import psycopg
+
+    from core import worker
+    from core.hosts import this_host
+    from core.monitor import Monitor
+    admin = psycopg.connect(dsn, autocommit=True)
+    mid = admin.execute("insert into jobconsole.monitor (host, domain, pid) "
+                        "values (%s, 'default', 1) returning id", (this_host(),)).fetchone()[0]
+    wid = admin.execute("insert into jobconsole.worker (monitor_id, host, domain, status) "
+                        "values (%s, %s, 'default', 'running') returning id",
+                        (mid, this_host())).fetchone()[0]
+    queued = [t.id for t in api.schedule_many(dsn, "double", [1, 2, 3, 4])]
+    holder = psycopg.connect(dsn)        # holds the worker's row, as a heartbeat may
+    holder.execute("select from jobconsole.worker where id = %s for update", (wid,))
+
+    def claim():
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(worker._CLAIM, dict(wid=wid, domain="default", host=this_host(),
+                                              ops=["double"], n=4)).fetchall()
+    claiming = threading.Thread(target=claim)
+    claiming.start()
+    time.sleep(0.3)                      # the claim waits for the row lock
+    monitor = Monitor(dsn)
+    monitor.conn = psycopg.connect(dsn, autocommit=True)
+    ending = threading.Thread(target=monitor.end_worker,
+                              args=(wid, "dead", "process ended (killed by signal 9)", "died"))
+    ending.start()                       # the worker's death is noticed meanwhile
+    time.sleep(0.3)
+    holder.rollback()
+    claiming.join(10)
+    ending.join(10)
+    states = admin.execute("select status, worker_id from jobconsole.task where id = any(%s)",
+                           (queued,)).fetchall()
+    assert states == [("queued", None)] * 4
+    assert admin.execute("select status from jobconsole.worker where id = %s",
+                         (wid,)).fetchone()[0] == "dead"
+    for conn in (admin, holder, monitor.conn):
+        conn.close()
