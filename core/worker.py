@@ -14,9 +14,12 @@ its claim was durable. Everything stays correct on crashes of workers and monito
 
 Groups: tasks that take under TINY seconds on average are started GROUP at a time in
 one step and recorded together in the next, so that a statement is shared by several.
-The worker row names the task whose code runs (`task_id`): the step sets it for a lone
-task, the companion for a grouped one that proves slow. A monitor kills a worker for an
-abort only if it names that task (or has stopped beating).
+A group runs for GROUP_SPAN seconds at most: then what remains of it goes back to the
+queue (each task's timeout counts from the group's start). The worker row names the
+task whose code runs (`task_id`): the step sets it for a lone task, the companion for a
+grouped one that proves slow, recording at once what the group finished before it.
+A monitor kills a worker for an abort only if it names that task (or has stopped
+beating).
 
 Fairness: when a task turns out to be slow, the companion thread gives back to the queue
 what the worker holds but has not run: its hand, and the rest of its group (a task of
@@ -49,6 +52,8 @@ QUICK = 0.02            # seconds: a task this fast lets the worker claim furthe
 GROUP = MAX_AHEAD       # tiny tasks started and recorded together: a whole claim, so
                         # that 16 of them cost one claim and one step
 TINY = 0.002            # seconds: tasks this fast (on average) are run in groups
+GROUP_SPAN = 0.05       # seconds a group may run before what remains of it goes back: its
+                        # tasks' timeouts count from its start, and its results wait
 
 # `me` locks this worker's row first: a monitor that is killing this worker holds that
 # lock, so a statement racing with the kill waits, then finds the worker no longer
@@ -150,6 +155,7 @@ class Worker:
         self.buffer = LogBuffer()
         self.flush_lock = threading.Lock()   # the log's order: companion vs final flush
         self.hand = collections.deque()      # claimed rows not started yet
+        self.results = []                    # finished tasks not recorded yet (flush_lock)
         self.group = collections.deque()     # rows marked started together, not run yet
         self.hand_lock = threading.Lock()
         self.busy_since = None               # monotonic start of the running task
@@ -207,21 +213,18 @@ class Worker:
         self.operations = sorted(names)
 
     def loop(self):
-        results = []
         while True:
             self.stop_reason = self.stop_reason or self.limit_reached()
             if self.stop_reason:
                 self.give_back()
             elif not self.hand and not self.claim():
-                alive, _ = self.step(results, [])
-                results = []
+                alive, _ = self.step([])
                 if not alive:
                     return "stopped by its monitor"
                 self.wait()
                 continue
             group = self.next_group() if not self.stop_reason else []
-            alive, started = self.step(results, [row[0] for row in group])
-            results = []
+            alive, started = self.step([row[0] for row in group])
             if not alive:
                 return "stopped by its monitor"
             if not group:
@@ -231,12 +234,11 @@ class Worker:
                 # and not run yet: the companion may give these back (see give_back)
                 self.group.extend(row for row in group if row[0] in started)
                 self.grouped = len(self.group) > 1
-            while True:
-                with self.hand_lock:
-                    if not self.group:
-                        break
-                    row = self.group.popleft()
-                results.append(self.execute(*row))
+            began = time.monotonic()
+            while (row := self.next_of_group(began)) is not None:
+                result = self.execute(*row)
+                with self.flush_lock:
+                    self.results.append(result)
                 self.runs += 1
 
     def next_group(self):
@@ -245,26 +247,49 @@ class Worker:
         with self.hand_lock:
             return [self.hand.popleft() for _ in range(min(size, len(self.hand)))]
 
-    def step(self, results, next_ids):
-        """Record `results`, mark `next_ids` started: (worker alive, ids started).
+    def next_of_group(self, began):
+        """The next task of the running group, or None once it is done. A group that has
+        run GROUP_SPAN seconds was not of tiny tasks: what remains of it goes back."""
+        with self.hand_lock:
+            if self.group and time.monotonic() - began <= GROUP_SPAN:
+                return self.group.popleft()
+            late = bool(self.group)
+        if late:
+            self.give_back()
+        return None
+
+    def step(self, next_ids):
+        """Record what finished, mark `next_ids` started: (worker alive, ids started).
 
         A lone task is recorded as the worker's current one (what an abort kills);
-        tasks started as a group are not, until one proves slow (the companion).
+        tasks started as a group are not, until one proves slow (`point_at`).
         """
         with self.flush_lock:
-            log_tasks, ts, lines = self.buffer.take_all()
-            write_state(self.conn, *self.buffer.take_state())   # usually nothing to write
             self.buffer.task_id = None
-            params = dict(
-                wid=self.id, finished=len(results), next=next_ids,
-                current=next_ids[0] if len(next_ids) == 1 else None,
-                ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
-                outputs=[r["output"] for r in results], raws=[r["raw_output"] for r in results],
-                kinds=[r["kind"] for r in results], tracebacks=[r["traceback"] for r in results],
-                log_tasks=log_tasks, ts=ts, lines=lines,
-                notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
-            alive, started, _ = self.conn.execute(
-                _STEP_LOGGED if lines else _STEP, params).fetchone()
+            return self._record(self.conn, next_ids,
+                                next_ids[0] if len(next_ids) == 1 else None)
+
+    def point_at(self, conn, tid):
+        """For the companion, when `tid`, started in a group, proves slow: record what
+        the group finished before it (the monitor would time those out meanwhile), and
+        make `tid` the worker's current task, the one an abort of it kills."""
+        with self.flush_lock:
+            if self.buffer.task_id == tid and self.busy_since is not None:
+                self._record(conn, [], tid)
+
+    def _record(self, conn, next_ids, current):
+        """One step statement on `conn`; the caller holds flush_lock."""
+        results, self.results = self.results, []
+        log_tasks, ts, lines = self.buffer.take_all()
+        write_state(conn, *self.buffer.take_state())   # usually nothing to write
+        params = dict(
+            wid=self.id, finished=len(results), next=next_ids, current=current,
+            ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
+            outputs=[r["output"] for r in results], raws=[r["raw_output"] for r in results],
+            kinds=[r["kind"] for r in results], tracebacks=[r["traceback"] for r in results],
+            log_tasks=log_tasks, ts=ts, lines=lines,
+            notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
+        alive, started, _ = conn.execute(_STEP_LOGGED if lines else _STEP, params).fetchone()
         return alive, set(started)
 
     def claim(self):
@@ -384,9 +409,7 @@ class Companion(threading.Thread):
                 if w.hand or w.group:
                     w.give_back(conn)   # a slow task: let idle workers take what waits
                 if w.grouped and tid != pointed:
-                    # started in a group, yet slow: make it the one an abort kills
-                    conn.execute("update jobconsole.worker set task_id = %s where id = %s",
-                                 (tid, w.id))
+                    w.point_at(conn, tid)   # started in a group, yet slow
                     pointed = tid
             if now >= next_beat:
                 next_beat = now + w.timing.heartbeat

@@ -56,9 +56,11 @@ def ticker(task):
 
 @api.task
 def record(task):
-    """Appends its input and pid to the file named in the metadata (a task runs once)."""
+    """Appends its input and pid to the file named in the metadata (a task runs once),
+    then sleeps for the metadata's "sleep" seconds, if any."""
     with open(task.metadata["file"], "a") as f:
         f.write(f"{task.input} {os.getpid()}\n")
+    time.sleep(task.metadata.get("sleep", 0))
 
 
 @api.task

@@ -111,3 +111,34 @@ def test_a_task_aborted_while_it_waits_in_a_group_never_runs(dsn, start_monitor,
     assert 203 not in ran and victim.state == "aborted"
     assert slow.state == "done"
     assert sorted(r for r in ran if r >= 100) == [*range(100, 107), 200, 201, 202, 204, 205, 206]
+
+
+def test_tasks_that_prove_slower_than_tiny_leave_their_group_in_time(dsn, start_monitor,
+                                                                     tmp_path):
+    """Tiny tasks start in groups, and a task's timeout counts from its start: when a
+    group's tasks prove slower, what remains of it goes back to the queue, so none times
+    out for the time it waited behind the others, and each runs once."""
+    runs = tmp_path / "runs.txt"
+    api.schedule_many(dsn, "record", list(range(80)), metadata={"file": str(tmp_path / "w")})
+    slower = api.schedule_many(dsn, "record", list(range(100, 116)), timeout=0.5,
+                               metadata={"file": str(runs), "sleep": 0.09})
+    start_monitor("--workers", "1")     # a deep queue of tiny tasks: big claims, groups
+    for t in slower:
+        t.join(timeout=60)
+    assert [t.state for t in slower] == ["done"] * 16
+    assert sorted(int(line.split()[0]) for line in runs.read_text().splitlines()) == \
+        list(range(100, 116))
+
+
+def test_a_slow_task_in_a_group_does_not_hold_back_what_finished_before_it(
+        dsn, start_monitor, tmp_path):
+    """Results of a group are recorded together after it; when one of its tasks proves
+    slow, those finished before it are recorded at once, before their timeouts run out."""
+    meta = {"file": str(tmp_path / "runs.txt")}
+    api.schedule_many(dsn, "record", list(range(79)), metadata=meta)
+    quick = api.schedule_many(dsn, "record", [100, 101, 102], timeout=0.5, metadata=meta)
+    slow = api.schedule(dsn, "sleep", 1.5)
+    start_monitor("--workers", "1")
+    slow.join(timeout=30)
+    assert [(t.state, t.error_kind) for t in quick] == [("done", None)] * 3
+    assert slow.state == "done"
