@@ -277,8 +277,8 @@ def abort(conn, tid):
     and will never run: the worker's start is conditional on the status, and the row
     lock orders the two. A started one becomes 'aborting': if its code runs, the monitor
     that owns its worker kills that process; if it was started in a group of tiny tasks
-    and its code has not begun, the worker ends it 'aborted', without running it if a
-    slow task holds up the group (see core/worker.py).
+    and its code has not begun, it ends 'aborted' too, having run only if its turn came
+    within the group's first 50 ms (see core/worker.py).
     """
     with conn.transaction():
         row = conn.execute(

@@ -25,8 +25,9 @@ Fairness: when a task turns out to be slow, the companion thread gives back to t
 what the worker holds but has not run: its hand, and the rest of its group (a task of
 the group aborted meanwhile ends 'aborted' there, never run). Abort: a task in the hand
 is aborted at once by `tasks.abort` (its start is conditional on its status). A tiny
-task aborted while its group runs quickly (a few tens of milliseconds at most) may
-still run: it ends 'aborted' all the same, its result discarded.
+task is usually started with its whole claim, though: aborted while its group runs, it
+still runs if its turn comes within the group's GROUP_SPAN, and ends 'aborted' all the
+same, its result discarded; later, it goes back with the rest and ends 'aborted' unrun.
 
 A companion thread on its own connection writes heartbeats and streams the log of a
 long task. The worker dies with its monitor (PR_SET_PDEATHSIG), so a monitor killed
