@@ -58,13 +58,12 @@ GROUP_SPAN = 0.05       # seconds a group may run before what remains of it goes
 
 # `me` locks this worker's row first: a monitor that is killing this worker holds that
 # lock, so a statement racing with the kill waits, then finds the worker no longer
-# running and neither records nor claims anything. One statement, one round trip: it
-# makes its own commit durable (the session's steps do not wait for the disk) and
-# announces what it claimed itself (the session's trigger stands aside).
+# running and neither records nor claims anything. One statement, one round trip: when
+# it claims something, it makes its own commit durable (the session's steps do not wait
+# for the disk) and announces what it claimed (the session's trigger stands aside).
 _CLAIM = """
 with me as (
-    select id, set_config('synchronous_commit', 'on', true)
-    from jobconsole.worker where id = %(wid)s and status = 'running' for update
+    select id from jobconsole.worker where id = %(wid)s and status = 'running' for update
 ), next as (
     select id from jobconsole.task
     where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
@@ -77,7 +76,9 @@ with me as (
     from next where t.id = next.id
     returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
 ), told as (
-    select pg_notify('jobconsole_task', string_agg(id::text, ',')) from claimed
+    select pg_notify('jobconsole_task', string_agg(id::text, ',')),
+           set_config('synchronous_commit', 'on', true)
+    from claimed
     having count(*) > 0
 )
 select * from claimed where (select count(*) from told) >= 0   -- runs told
