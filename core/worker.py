@@ -291,7 +291,13 @@ class Worker:
             kinds=[r["kind"] for r in results], tracebacks=[r["traceback"] for r in results],
             log_tasks=log_tasks, ts=ts, lines=lines,
             notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
-        alive, started, _ = conn.execute(_STEP_LOGGED if lines else _STEP, params).fetchone()
+        try:
+            alive, started, _ = conn.execute(
+                _STEP_LOGGED if lines else _STEP, params).fetchone()
+        except BaseException:
+            # not recorded: the next step records them (the companion survives errors)
+            self.results[:0] = results
+            raise
         return alive, set(started)
 
     def claim(self):
