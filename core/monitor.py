@@ -357,12 +357,22 @@ class Monitor:
 
 
 def terminate(proc, grace):
-    """SIGTERM, then SIGKILL after `grace` seconds; waits for the process to be gone."""
+    """SIGTERM, then SIGKILL after `grace` seconds, to a worker and every process its
+    tasks started (its process group: it leads one); waits for the worker to be gone."""
     if proc.poll() is not None:
         return
-    proc.terminate()
+    _signal_group(proc, signal.SIGTERM)
     try:
         proc.wait(grace)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        pass
+    # what its tasks started and left behind, or what ignored SIGTERM, dies now
+    _signal_group(proc, signal.SIGKILL)
+    proc.wait()
+
+
+def _signal_group(proc, sig):
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass            # the group is empty: all gone already

@@ -1,6 +1,7 @@
 """Operations the tests schedule. Registered from this file into each test database."""
 import logging
 import os
+import subprocess
 import sys
 import time
 
@@ -26,6 +27,15 @@ def sleep(task):
         print(f"pid {os.getpid()}", flush=True)
         time.sleep(task.input)
         task.save_output("slept")
+
+
+@api.task
+def spawner(task):
+    """Starts a child process that ignores SIGTERM and logs its pid, then waits."""
+    with task.capturelogs(std=True):
+        child = subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 60"])
+        print(f"pid {child.pid}", flush=True)
+        time.sleep(60)
 
 
 @api.task(timeout=0.5)

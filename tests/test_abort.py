@@ -65,3 +65,13 @@ def test_a_timeout_given_at_schedule_time_overrides_none(dsn, start_monitor):
     task.join(timeout=30)
     assert (task.state, task.error_kind) == ("failed", "timeout")
     wait_for(lambda: not alive(pid), 5, "the timed-out worker to be gone")
+
+
+def test_aborting_a_task_also_kills_the_processes_it_started(dsn, start_monitor):
+    start_monitor("--workers", "1")
+    task = api.schedule(dsn, "spawner")
+    child = task_pid(task)             # a process of its own, deaf to SIGTERM
+    assert task.abort() == "aborting"
+    task.join(timeout=30)
+    assert task.state == "aborted"
+    wait_for(lambda: not alive(child), 10, f"the task's child {child} gone")
