@@ -235,7 +235,9 @@ class Worker:
                 # started (not aborted, nor given back, while it waited in the hand),
                 # and not run yet: the companion may give these back (see give_back)
                 self.group.extend(row for row in group if row[0] in started)
-                self.grouped = len(self.group) > 1
+                # asked to start several: the step named none as current, even if only
+                # one started (the others aborted in the hand), so the companion must
+                self.grouped = len(group) > 1
             began = time.monotonic()
             while (row := self.next_of_group(began)) is not None:
                 result = self.execute(*row)
