@@ -532,6 +532,8 @@ def _json_arg(text, option):
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{option} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:   # an integer of 5,000 digits, [[[[...
+        raise BadInput(f"{option} is JSON that cannot be read here: {exc}") from None
 
 
 def _time_arg(text, option):

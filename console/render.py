@@ -3,6 +3,7 @@
 Every untrusted string goes through core.sanitize before it reaches the terminal.
 """
 import json
+import math
 from datetime import datetime, timezone
 
 from core.sanitize import sanitize
@@ -71,7 +72,19 @@ def progress(info, width=10):
 
 
 def to_json(value):
-    return json.dumps(value, indent=2, default=_json_default, ensure_ascii=False)
+    """Strict JSON (a float column of an old row may hold NaN or infinity: null)."""
+    return json.dumps(_finite(value), indent=2, default=_json_default, ensure_ascii=False,
+                      allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _json_default(value):

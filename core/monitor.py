@@ -207,7 +207,9 @@ class Monitor:
         tasks at once), or one row with no task for an idle worker."""
         return self.conn.execute(
             "select w.id, w.kill_requested, t.id, t.status, "
-            "coalesce(t.status = 'running' and t.started + make_interval(secs => t.timeout) < now(), false) "
+            # in seconds, not as an interval: no stored timeout can overflow it
+            "coalesce(t.status = 'running' "
+            "and extract(epoch from now() - t.started) > t.timeout, false) "
             "from jobconsole.worker w left join jobconsole.task t "
             "on t.worker_id = w.id and t.status in ('running', 'aborting') "
             "and t.started is not null "

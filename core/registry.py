@@ -7,6 +7,7 @@ monitors of a host and domain know what their workers can run and where to impor
 import importlib
 import importlib.util
 import inspect
+import math
 import os
 import sys
 import traceback
@@ -37,14 +38,33 @@ _operations = {}
 
 
 RETRYABLE = ("error", "timeout", "crash")
+# Ten years: longer is a mistake (an infinite or NaN one above all), and PostgreSQL's
+# intervals and timestamps end: such a value, stored, would break every monitor
+# that computes a deadline from it.
+MAX_SECONDS = 10 * 365 * 86400
+MAX_RETRIES = 1000
+
+
+def check_seconds(value, what, *, zero_ok=True):
+    """`value` if it is a number of seconds jobconsole can wait, else BadInput."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok) \
+            or value > MAX_SECONDS:
+        least = "0 seconds or more" if zero_ok else "positive"
+        raise BadInput(f"{what} must be {least}, and at most ten years "
+                       f"({MAX_SECONDS:,} s), got {value!r}")
+    return value
 
 
 def check_retries(retries, backoff, retry_on):
     """BadInput unless these make a retry policy; returns retry_on as a tuple."""
-    if retries is not None and (not isinstance(retries, int) or retries < 0):
-        raise BadInput(f"retries must be a whole number, 0 or more, got {retries!r}")
-    if backoff is not None and backoff < 0:
-        raise BadInput(f"backoff must be 0 seconds or more, got {backoff!r}")
+    if retries is not None and (not isinstance(retries, int) or isinstance(retries, bool)
+                                or not 0 <= retries <= MAX_RETRIES):
+        raise BadInput(f"retries must be a whole number from 0 to {MAX_RETRIES}, "
+                       f"got {retries!r}")
+    check_seconds(backoff, "backoff")
     if retry_on is None:
         return None
     retry_on = (retry_on,) if isinstance(retry_on, str) else tuple(retry_on)
@@ -64,9 +84,14 @@ def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, backoff=0
     `retry_on`, after `backoff` seconds, doubled at each attempt. The function takes
     one argument, the running task, and is returned unchanged.
     """
-    if timeout is not None and timeout <= 0:
-        raise BadInput(f"timeout must be positive, got {timeout!r}")
+    check_seconds(timeout, "timeout", zero_ok=False)
     retry_on = check_retries(retries, backoff, retry_on)
+
+    for label, text in (("name", name), ("domain", domain)):
+        if text is not None and (not isinstance(text, str) or not text
+                                 or not text.isprintable()):
+            # they are shown in terminals: no control characters, escapes or new lines
+            raise BadInput(f"an operation's {label} must be printable text, got {text!r}")
 
     def register(f):
         op = Operation(name or f.__name__, f, domain, timeout, retries, backoff, retry_on)

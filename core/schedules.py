@@ -69,6 +69,7 @@ def prepare(conn, operation, rule, *, input=None, rawinput=None, domain=None, ho
     tz = tz or cron.local_zone()
     rule = cron.normal(rule)
     cron.check(rule, tz)
+    tasks.check_priority(priority)
     if missed not in MISSED_POLICIES:
         raise BadInput(f"missed must be one of {', '.join(MISSED_POLICIES)}, got {missed!r}")
     if rawinput is not None and input is not None:

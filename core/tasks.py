@@ -6,7 +6,7 @@ from datetime import datetime
 
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
-from .registry import check_retries
+from .registry import check_retries, check_seconds
 
 FINISHED = ("done", "failed", "aborted")
 STATUSES = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
@@ -96,6 +96,14 @@ def to_json_text(value, what="input"):
     return text
 
 
+def check_priority(priority):
+    """BadInput unless `priority` fits the task table's integer column."""
+    if isinstance(priority, bool) or not isinstance(priority, int) \
+            or not -2**31 <= priority < 2**31:
+        raise BadInput(f"priority must be a whole number from {-2**31:,} to {2**31 - 1:,}, "
+                       f"got {priority!r}")
+
+
 def _instead(what):
     return {"input": "pass bytes as rawinput= instead",
             "output": "save bytes with save_output(data, raw=True) instead"}.get(
@@ -122,14 +130,18 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     else:
         json_inputs, raw_inputs = [to_json_text(i) for i in inputs], [None] * len(inputs)
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
-    if timeout is not None and timeout <= 0:
-        raise BadInput(f"timeout must be positive, got {timeout!r}")
-    if delay is not None and (run_at is not None or delay < 0):
-        raise BadInput("give a delay of 0 seconds or more, or run_at, not both")
+    check_priority(priority)
+    check_seconds(timeout, "timeout", zero_ok=False)
+    if delay is not None and run_at is not None:
+        raise BadInput("give a delay or run_at, not both")
+    check_seconds(delay, "delay")
     if run_at is not None:
         if not isinstance(run_at, datetime):
             raise BadInput(f"run_at must be a datetime, got {run_at!r}")
-        run_at = run_at.astimezone()     # a naive one is this machine's local time
+        try:
+            run_at = run_at.astimezone()     # a naive one is this machine's local time
+        except (OverflowError, ValueError) as exc:
+            raise BadInput(f"run_at {run_at} cannot be placed in time: {exc}") from None
     retry_on = check_retries(retries, backoff, retry_on)
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,

@@ -131,6 +131,10 @@ def test_operations_are_registered_listed_and_unregistered(dsn, tmp_path):
     ("import nowhere_to_be_found\n", "cannot import"),
     ("def broken(:\n", "SyntaxError"),
     ("x = 1\n", "declares no operation"),
+    ("from core import api\n@api.task(timeout=float('inf'))\ndef f(task): pass\n",
+     "timeout must be positive, and at most ten years"),
+    ("from core import api\n@api.task(name='op\\x1b]0;title\\x07')\ndef f(task): pass\n",
+     "name must be printable text"),
 ])
 def test_register_operations_explains_what_is_wrong(dsn, tmp_path, content, message):
     path = tmp_path / "ops_file.py"
@@ -154,6 +158,15 @@ def test_register_operations_explains_what_is_wrong(dsn, tmp_path, content, mess
     (["register-operations", "no_such_module_anywhere"], 2, "no module named"),
     (["schedule", "double", "--owner", b"caf\xe9".decode("utf-8", "surrogateescape")], 2,
      "not valid text"),
+    # stored, these would break every monitor that computes a deadline from them
+    (["schedule", "sleep", "--timeout", "inf"], 2, "timeout must be positive"),
+    (["schedule", "fail", "--retries", "1", "--backoff", "nan"], 2, "backoff must be"),
+    (["schedule", "double", "--delay", "1e300"], 2, "delay must be"),
+    (["schedule", "double", "--priority", "99999999999"], 2, "priority must be"),
+    (["schedule", "double", "--retries", "99999999999"], 2, "retries must be"),
+    (["schedule", "double", "--input", "1" * 5000], 2, "cannot be read here"),
+    (["schedule", "double", "--input", "[" * 5000 + "]" * 5000], 2, "cannot be read here"),
+    (["schedule", "double", "--at", "0001-01-01T00:00"], 2, "cannot be placed in time"),
 ])
 def test_bad_input_is_one_line_an_exit_code_and_changes_nothing(dsn, args, code, message):
     api.schedule(dsn, "double", 1)
