@@ -91,6 +91,7 @@ class Monitor:
                            f"{self.timing.schedule_grace:g}")
         self.procs = {}            # worker id -> Popen
         self.idle_since = {}       # worker id -> monotonic time it was first seen idle
+        self.retiring = set()      # workers asked to shut down for want of work
         self.stopping = None       # None, 'graceful' or 'now'
         self.next_beat = 0.0
         self.spawn_backoff = 0.0
@@ -239,6 +240,7 @@ class Monitor:
                 continue
             del self.procs[wid]
             self.idle_since.pop(wid, None)
+            self.retiring.discard(wid)
             how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
             if code != 0 and time.monotonic() - proc.started < 5:
                 # dying at start-up (a broken import, a bad environment): back off
@@ -303,6 +305,7 @@ class Monitor:
                 "where id = %s", (reason, wid))
         self.procs.pop(wid, None)
         self.idle_since.pop(wid, None)
+        self.retiring.discard(wid)
         log.info("monitor %s: worker %s %s", self.id, wid, reason)
 
     def scale(self, state):
@@ -317,24 +320,28 @@ class Monitor:
             (self.domain, self.host, self.domain, self.host, self.max_workers)).fetchone()[0]
         target = max(self.min_workers, min(self.max_workers, busy + queued))
         starting = len(self.procs) - len(live)   # spawned, not yet in the state query
-        missing = target - len(self.procs)
+        # a worker asked to retire may take a heartbeat to notice: it counts as gone,
+        # or each tick would ask one more and the pool sink below its minimum
+        staying = len(self.procs) - len(self.retiring)
+        missing = target - staying
         if missing > 0 and time.monotonic() >= self.next_spawn:
             for _ in range(missing):
                 self.spawn()
         now = time.monotonic()
-        idle = [row[0] for row in live if row[2] is None]
+        idle = [row[0] for row in live if row[2] is None and row[0] not in self.retiring]
         for wid in list(self.idle_since):
             if wid not in idle:
                 del self.idle_since[wid]
         for wid in idle:
             self.idle_since.setdefault(wid, now)
-        excess = len(self.procs) - starting - target
+        excess = staying - starting - target
         # shrink slowly: a worker idle for a while, one at a time
         for wid in sorted(idle, key=self.idle_since.get)[:max(0, excess)][:1]:
             if now - self.idle_since[wid] > 10 * self.timing.heartbeat:
                 self.conn.execute("update jobconsole.worker set shutdown_requested = true "
                                   "where id = %s", (wid,))
                 self.idle_since.pop(wid)
+                self.retiring.add(wid)
 
     def stop_workers(self, reason, graceful=False):
         if graceful:

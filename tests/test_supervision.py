@@ -4,7 +4,7 @@ import signal
 import time
 
 import pytest
-from conftest import MonitorProcess, alive, task_pid, wait_for
+from conftest import MonitorProcess, alive, env, task_pid, wait_for
 
 from core import api
 
@@ -88,6 +88,21 @@ def test_workers_scale_up_with_demand_and_back_down(dsn, start_monitor):
     for t in tasks:
         assert t.join(timeout=30).state == "done"
     wait_for(lambda: len(mon.workers()) == 0, 30, "idle workers to be retired")
+
+
+def test_idle_workers_retire_one_at_a_time_down_to_the_minimum(dsn, start_monitor):
+    """A worker asked to retire takes up to a heartbeat to notice: meanwhile the monitor
+    must not ask another, nor let the pool sink below its minimum and refill it."""
+    with env(JOBCONSOLE_HEARTBEAT="1.0"):
+        mon = start_monitor("--min-workers", "2", "--max-workers", "4", workers=2)
+    tasks = [api.schedule(dsn, "sleep", 1.5) for _ in range(4)]
+    wait_for(lambda: len(mon.workers()) == 4, 10, "four workers")
+    for t in tasks:
+        assert t.join(timeout=30).state == "done"
+    wait_for(lambda: len(mon.workers()) == 2, 40, "two idle workers retired")
+    time.sleep(3)                        # more ticks and heartbeats: nothing else moves
+    assert len(mon.workers()) == 2
+    assert len(api.list_workers(dsn, all=True)) == 4    # none replaced
 
 
 def test_max_runs_recycles_a_worker(dsn, start_monitor):
