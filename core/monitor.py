@@ -17,9 +17,10 @@ import sys
 import time
 
 import psutil
+import psycopg
 
 from . import db, schedules, tasks
-from .errors import BadInput, Conflict
+from .errors import BadInput, Conflict, DatabaseUnavailable
 from .hosts import this_host
 from .timing import Timing
 
@@ -102,29 +103,61 @@ class Monitor:
 
     def run(self):
         """Run in the foreground until stopped (signal or request); returns the exit code."""
-        self.conn = db.connect(self.dsn)
+        self.conn = self.connect()
         self.register()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self.conn.execute("listen jobconsole_control")
-            self.conn.execute("listen jobconsole_queued")
             log.info("monitor %s started for domain %r on %s (pid %s)",
                      self.id, self.domain, self.host, os.getpid())
             while not (self.stopping and not self.procs):
-                self.tick()
-                self.sleep(0.5)
+                try:
+                    self.tick()
+                    self.sleep(0.5)
+                except psycopg.OperationalError as exc:
+                    self.reconnect(exc)
         finally:
             try:
                 self.stop_workers("its monitor was shut down")
                 self.conn.execute(
                     "update jobconsole.monitor set status = 'stopped', finished = now() "
                     "where id = %s and status in ('running', 'stopping')", (self.id,))
+            except psycopg.OperationalError:
+                # no database to record it in: stop the workers all the same (a monitor
+                # that comes later finds their rows stale and fails their tasks)
+                for proc in self.procs.values():
+                    terminate(proc, self.timing.kill_grace)
+                raise
             finally:
                 for s, handler in previous.items():
                     signal.signal(s, handler)
                 self.conn.close()
         log.info("monitor %s stopped", self.id)
         return 0
+
+    def connect(self):
+        conn = db.connect(self.dsn, application_name=f"jobconsole monitor {os.getpid()}")
+        conn.execute("listen jobconsole_control")
+        conn.execute("listen jobconsole_queued")
+        return conn
+
+    def reconnect(self, exc):
+        """The connection broke (a server restart, a failover, a terminated backend): the
+        workers run on with their own; get a new one, waiting longer between tries."""
+        log.warning("monitor %s lost the database (%s): reconnecting", self.id,
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+        self.conn.close()
+        pause = 0.5
+        while True:
+            try:
+                self.conn = self.connect()
+            except DatabaseUnavailable:
+                if self.stopping:
+                    raise
+                time.sleep(pause)
+                pause = min(2 * pause, 5.0)
+                continue
+            log.info("monitor %s reconnected", self.id)
+            return
 
     def register(self):
         """Insert this monitor's row, taking over from a dead one on this host and domain."""

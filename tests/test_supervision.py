@@ -234,3 +234,21 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
                          (wid,)).fetchone()[0] == "dead"
     for conn in (admin, holder, monitor.conn):
         conn.close()
+
+
+def test_a_monitor_that_loses_its_database_connection_reconnects(dsn, start_monitor):
+    """A server restart or a terminated backend: the monitor gets a new connection, and
+    its workers, on connections of their own, run on."""
+    import psycopg
+    mon = start_monitor("--workers", "1")
+    task = api.schedule(dsn, "sleep", 2)
+    task_pid(task)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cut = conn.execute("select pg_terminate_backend(pid) from pg_stat_activity "
+                           "where application_name = %s",
+                           (f"jobconsole monitor {mon.pid}",)).fetchall()
+    assert cut == [(True,)]
+    assert task.join(timeout=30).state == "done"
+    assert api.schedule(dsn, "double", 2).join(timeout=30).output == 4
+    assert mon.proc.poll() is None
+    assert [m.status for m in api.list_monitors(dsn)] == ["running"]
