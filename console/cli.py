@@ -30,22 +30,17 @@ class Group(click.Group):
         except JobconsoleError as exc:
             _fail(ctx, str(exc), exc.exit_code)
         except psycopg.OperationalError as exc:
-            _fail(ctx, f"lost the database: {_first_line(exc)}", DatabaseUnavailable.exit_code)
+            _fail(ctx, f"lost the database: {db.first_line(exc)}", DatabaseUnavailable.exit_code)
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,
                 psycopg.errors.UndefinedFunction) as exc:
-            _fail(ctx, f"the jobconsole schema does not match this jobconsole ({_first_line(exc)})"
+            _fail(ctx, f"the jobconsole schema does not match this jobconsole ({db.first_line(exc)})"
                   ": run `jobconsole init-db`", SchemaError.exit_code)
         except psycopg.Error as exc:
-            _fail(ctx, f"database error: {_first_line(exc)}", 1)
+            _fail(ctx, f"database error: {db.first_line(exc)}", 1)
         except UnicodeError as exc:   # an argument of undecodable bytes, say
             _fail(ctx, f"not valid text: {exc}", BadInput.exit_code)
         except KeyboardInterrupt:
             _fail(ctx, "interrupted", 130)
-
-
-def _first_line(exc):
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _fail(ctx, message, code):

@@ -42,7 +42,7 @@ def validate(dsn):
     try:
         conninfo.conninfo_to_dict(dsn)
     except psycopg.ProgrammingError as exc:
-        raise DatabaseUnavailable(f"invalid DSN: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"invalid DSN: {first_line(exc)}") from None
 
 
 def describe(dsn):
@@ -62,7 +62,7 @@ def connect(dsn, *, autocommit=True, check_schema=True, **kwargs):
         conn = psycopg.connect(dsn, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"cannot connect to {describe(dsn)}: {_first_line(exc)}") from None
+            f"cannot connect to {describe(dsn)}: {first_line(exc)}") from None
     if check_schema and dsn not in _checked:
         try:
             schema.check(conn)
@@ -89,7 +89,7 @@ def pooled(dsn):
     try:
         yield conn
     except psycopg.OperationalError as exc:
-        raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {_first_line(exc)}") from None
+        raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {first_line(exc)}") from None
     finally:
         pool.putconn(conn)
 
@@ -136,6 +136,7 @@ def close_pools():
         _pools.clear()
 
 
-def _first_line(exc):
+def first_line(exc):
+    """An error's message in one line (psycopg's run over several)."""
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__

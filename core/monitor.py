@@ -144,7 +144,7 @@ class Monitor:
         """The connection broke (a server restart, a failover, a terminated backend): the
         workers run on with their own; get a new one, waiting longer between tries."""
         log.warning("monitor %s lost the database (%s): reconnecting", self.id,
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+                    db.first_line(exc))
         self.conn.close()
         pause = 0.5
         while True:

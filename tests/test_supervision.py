@@ -3,6 +3,7 @@ import os
 import signal
 import time
 
+import psycopg
 import pytest
 from conftest import MonitorProcess, alive, env, task_pid, wait_for
 
@@ -196,8 +197,6 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
     Ending the dead worker waits for it, so what it claimed goes back to the queue."""
     import threading
 
-    import psycopg
-
     from core import worker
     from core.hosts import this_host
     from core.monitor import Monitor
@@ -239,7 +238,6 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
 def test_a_monitor_that_loses_its_database_connection_reconnects(dsn, start_monitor):
     """A server restart or a terminated backend: the monitor gets a new connection, and
     its workers, on connections of their own, run on."""
-    import psycopg
     mon = start_monitor("--workers", "1")
     task = api.schedule(dsn, "sleep", 2)
     task_pid(task)
