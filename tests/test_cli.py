@@ -235,3 +235,15 @@ def test_a_second_monitor_for_the_same_host_and_domain_is_refused(dsn, start_mon
     code, _, err = jc(dsn, "monitor", "--workers", "1")
     assert code == 6
     assert "already runs" in err
+
+
+def test_json_listings_are_strict_json_even_for_values_older_versions_stored(dsn):
+    """Earlier versions accepted an infinite or NaN timeout: shown as null, not NaN."""
+    import psycopg
+    tid = api.schedule(dsn, "double", 1).id
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("update jobconsole.task set timeout = 'NaN', backoff = 'Infinity' "
+                     "where id = %s", (tid,))
+    code, out, _ = jc(dsn, "list-tasks", "--json")
+    strict = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert code == 0 and (strict[0]["timeout"], strict[0]["backoff"]) == (None, None)
