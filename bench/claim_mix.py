@@ -21,8 +21,7 @@ from psycopg import conninfo, sql
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from throughput import OPS, ROOT, start_monitor, stop, wait_for  # noqa: E402
 
-sys.path.insert(0, str(ROOT))
-from core import api  # noqa: E402
+from jobconsole import api  # noqa: E402
 
 
 def plain(dsn, n):

@@ -23,11 +23,10 @@ import psycopg
 from psycopg import conninfo, sql
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from console.app import JobConsole  # noqa: E402
-from console.task_screen import TaskScreen  # noqa: E402
-from console.widgets.live_table import LiveTable  # noqa: E402
-from core import api  # noqa: E402
+from jobconsole.console.app import JobConsole  # noqa: E402
+from jobconsole.console.task_screen import TaskScreen  # noqa: E402
+from jobconsole.console.widgets.live_table import LiveTable  # noqa: E402
+from jobconsole import api  # noqa: E402
 
 FILL = """
 insert into jobconsole.task (operation, domain, status, input, output, owner, queued,

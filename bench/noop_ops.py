@@ -8,7 +8,7 @@ peer harness's latency phase, see /work/shared/peer-bench/common.py) it first ap
 import os
 import time
 
-from core import api
+from jobconsole import api
 
 
 @api.task

@@ -26,8 +26,7 @@ import psycopg
 from psycopg import conninfo, sql
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))   # the checkout's `core`, installed or not
-from core import api, db  # noqa: E402
+from jobconsole import api, db  # noqa: E402   (pip install -e .: this checkout)
 
 OPS = str(ROOT / "bench" / "noop_ops.py")
 
@@ -57,7 +56,7 @@ where id = (select id from plain_q where status = 'queued' order by id
             for update skip locked limit 1)
 returning id, input"""
 PLAIN_FINISH = "update plain_q set status = 'done', output = %s::jsonb, finished = now() where id = %s"
-MONITOR = "import sys; from core.monitor import Monitor; sys.exit(Monitor(sys.argv[1], min_workers=2).run())"
+MONITOR = "import sys; from jobconsole.monitor import Monitor; sys.exit(Monitor(sys.argv[1], min_workers=2).run())"
 
 
 def rate(n, seconds):

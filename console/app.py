@@ -12,9 +12,9 @@ from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from core.errors import JobconsoleError
-from core.timing import Timing
-from core.watch import Watcher
+from jobconsole.errors import JobconsoleError
+from jobconsole.timing import Timing
+from jobconsole.watch import Watcher
 
 from .confirm import Confirm
 from .help import Help, bindings_of

@@ -1,6 +1,6 @@
 """The `jobconsole` command: the console with no subcommand, and its CLI twins.
 
-Errors a user can cause (core.errors) print one line on stderr and exit with the
+Errors a user can cause (jobconsole.errors) print one line on stderr and exit with the
 error's code; nothing here prints a traceback for them.
 """
 import dataclasses
@@ -12,9 +12,9 @@ import sys
 import click
 import psycopg
 
-from core import api, db
-from core.errors import BadInput, DatabaseUnavailable, JobconsoleError, SchemaError
-from core.sanitize import sanitize
+from jobconsole import api, db
+from jobconsole.errors import BadInput, DatabaseUnavailable, JobconsoleError, SchemaError
+from jobconsole.sanitize import sanitize
 
 from . import render
 
@@ -127,14 +127,14 @@ cli.add_command(db_group, "db")
 @db_group.command("start")
 def db_start():
     """Start the embedded server (reuse it if it runs) and print its DSN."""
-    from core import embedded
+    from jobconsole import embedded
     click.echo(embedded.ensure_running())
 
 
 @db_group.command("stop")
 def db_stop():
     """Stop the embedded server."""
-    from core import embedded
+    from jobconsole import embedded
     click.echo("stopped" if embedded.stop() else "not running")
 
 
@@ -142,7 +142,7 @@ def db_stop():
 @json_option
 def db_status(as_json):
     """Say whether the embedded server runs, where, and its DSN."""
-    from core import embedded
+    from jobconsole import embedded
     info = embedded.status()
     if as_json:
         click.echo(render.to_json(info))
@@ -212,7 +212,7 @@ def list_operations(dsn, domain, host, as_json):
 @click.pass_obj
 def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem):
     """Run a monitor for a domain in the foreground (Ctrl-C or SIGTERM stops it)."""
-    from core.monitor import Monitor
+    from jobconsole.monitor import Monitor
     if workers is not None and (min_workers is not None or max_workers is not None):
         raise BadInput("give --workers, or --min-workers/--max-workers, not both")
     if workers is not None:
@@ -500,7 +500,7 @@ def run_schedule(dsn, schedule_id):
 def demo(dsn, workers, console):
     """Register demo operations, start a demo monitor, queue a realistic mix and two
     cron schedules, and open the console on it."""
-    from core.hosts import this_host
+    from jobconsole.hosts import this_host
 
     from .demo import queue_mix
     from .launch import start_detached_monitor

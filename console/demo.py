@@ -1,5 +1,5 @@
 """The demo's work: what `jobconsole demo` and the screenshots queue, in one place."""
-from core import api
+from jobconsole import api
 
 
 def queue_mix(dsn, epochs=60, seconds_per_epoch=1.0):
@@ -9,7 +9,7 @@ def queue_mix(dsn, epochs=60, seconds_per_epoch=1.0):
     that would run forever, a workflow whose middle step fails, and two cron schedules
     (preparing them again updates them: running the demo twice adds none).
     """
-    api.register_operations(dsn, "console.demo_ops")
+    api.register_operations(dsn, f"{__package__}.demo_ops")
     queued = [api.schedule(dsn, "resize_images", {"count": n}, owner="alice",
                            workflow="catalogue") for n in (5, 12, 30)]
     failing = api.schedule(dsn, "import_invoices", {"file": "invoices-2026-11.csv"},

@@ -3,7 +3,7 @@ import logging
 import random
 import time
 
-from core import api
+from jobconsole import api
 
 log = logging.getLogger("demo")
 

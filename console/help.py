@@ -43,7 +43,7 @@ def bindings_of(obj):
     """The Binding objects jobconsole's classes declare (Textual's own are left out)."""
     seen, out = set(), []
     for klass in type(obj).__mro__:
-        if not klass.__module__.startswith("console."):
+        if not klass.__module__.startswith(f"{__package__}."):
             continue
         for binding in klass.__dict__.get("BINDINGS", []):
             if isinstance(binding, Binding) and binding.key not in seen:

@@ -13,7 +13,7 @@ from pathlib import Path
 def start_detached_monitor(dsn, domain="default", workers=None, min_workers=None,
                            max_workers=None, log_dir=None):
     """Popen of `jobconsole monitor ...`, detached; returns (pid, log path)."""
-    args = [sys.executable, "-m", "console.cli", "monitor", "--domain", domain]
+    args = [sys.executable, "-m", "jobconsole.console", "monitor", "--domain", domain]
     if workers is not None:
         args += ["--workers", str(workers)]
     if min_workers is not None:
@@ -31,5 +31,5 @@ def start_detached_monitor(dsn, domain="default", workers=None, min_workers=None
 
 
 def _default_log_dir():
-    from core import embedded
+    from jobconsole import embedded
     return embedded.home() / "logs"

@@ -13,7 +13,7 @@ for the rows first and switches once they are shown (`reload(then=...)`).
 from textual import on, work
 from textual.screen import Screen
 
-from core.errors import JobconsoleError
+from jobconsole.errors import JobconsoleError
 
 from .messages import Loaded
 

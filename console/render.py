@@ -1,12 +1,12 @@
 """Plain-text rendering for the CLI: aligned tables, durations, JSON for scripts.
 
-Every untrusted string goes through core.sanitize before it reaches the terminal.
+Every untrusted string goes through the core's sanitize before it reaches the terminal.
 """
 import json
 import math
 from datetime import datetime, timezone
 
-from core.sanitize import sanitize
+from jobconsole.sanitize import sanitize
 
 
 def table(headers, rows, max_width=60):

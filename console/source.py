@@ -1,6 +1,6 @@
 """The console's only door to the data: plain calls into `core`, made from Textual
 thread workers (they block). No SQL here, and no widget either."""
-from core import api, db, tasks
+from jobconsole import api, db, tasks
 
 
 class Source:

@@ -31,7 +31,7 @@ import psutil
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from core.errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable
 
 PORT = 5432  # only names the socket file
 SOCKET_PATH_MAX = 107  # sun_path is 108 bytes, NUL included

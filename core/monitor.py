@@ -259,7 +259,7 @@ class Monitor:
                    JOBCONSOLE_MONITOR_PID=str(os.getpid()))
         # A session of its own: a Ctrl-C in the monitor's terminal is the monitor's to
         # handle (it kills its workers), not something each worker should die of alone.
-        proc = subprocess.Popen([sys.executable, "-m", "core.worker", str(wid)], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "jobconsole.worker", str(wid)], env=env,
                                 start_new_session=True, stdin=subprocess.DEVNULL)
         self.conn.execute("update jobconsole.worker set pid = %s where id = %s", (proc.pid, wid))
         proc.started = time.monotonic()

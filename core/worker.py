@@ -1,6 +1,6 @@
 """A worker: one OS process that claims and runs the tasks of one domain, one at a time.
 
-Started by its monitor as `python -m core.worker WORKER_ID` with $JOBCONSOLE_DSN set.
+Started by its monitor as `python -m jobconsole.worker WORKER_ID` with $JOBCONSOLE_DSN set.
 
 The hot path, and why it looks like this. On a real disk a durable commit costs more
 than running a small task, so a worker commits durably once per *claim*, and claims a

@@ -17,12 +17,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from core import api, db, embedded  # noqa: E402
-from console.app import JobConsole  # noqa: E402
-from console.demo import queue_mix  # noqa: E402
-from console.task_screen import TaskScreen  # noqa: E402
+from jobconsole import api, db, embedded  # noqa: E402
+from jobconsole.console.app import JobConsole  # noqa: E402
+from jobconsole.console.demo import queue_mix  # noqa: E402
+from jobconsole.console.task_screen import TaskScreen  # noqa: E402
 
 SIZE = (120, 34)
 
@@ -66,7 +64,7 @@ def main():
         dsn = embedded.ensure_running(home)
         api.init_db(dsn)
     monitor = subprocess.Popen(
-        [sys.executable, "-m", "console.cli", "monitor", "--domain", "demo", "--workers", "3"],
+        [sys.executable, "-m", "jobconsole.console", "monitor", "--domain", "demo", "--workers", "3"],
         env=dict(os.environ, JOBCONSOLE_DSN=dsn), stderr=subprocess.DEVNULL)
     try:
         queued = queue_mix(dsn, epochs=200, seconds_per_epoch=0.1)

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from core import api
+from jobconsole import api
 
 
 @api.task

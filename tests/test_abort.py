@@ -1,12 +1,12 @@
 """Abort and timeouts: a queued task never runs; a running one's worker is killed."""
 import time
 
-from conftest import alive, task_pid, wait_for
+from helpers import alive, task_pid, wait_for
 
 import pytest
 
-from core import api
-from core.errors import Conflict
+from jobconsole import api
+from jobconsole.errors import Conflict
 
 
 def test_an_aborted_queued_task_never_runs(dsn, start_monitor, tmp_path):

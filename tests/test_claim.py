@@ -1,8 +1,8 @@
 """Claiming: every task runs exactly once, in priority order, woken without polling."""
 import time
 
-from core import api
-from core.worker import GROUP
+from jobconsole import api
+from jobconsole.worker import GROUP
 
 
 def test_many_tasks_with_several_workers_each_run_exactly_once(dsn, start_monitor, tmp_path):
@@ -41,7 +41,7 @@ def test_an_idle_worker_wakes_on_notify_not_on_its_poll(dsn, start_monitor):
 def test_a_task_aborted_while_others_stream_through_never_runs(dsn, start_monitor, tmp_path):
     """Workers claim quick tasks ahead; an abort lands on queued, claimed-ahead and
     finished tasks alike, and whatever it reports 'aborted' must never have run."""
-    from core.errors import Conflict
+    from jobconsole.errors import Conflict
     record = tmp_path / "runs.txt"
     start_monitor("--workers", "2")
     tasks = api.schedule_many(dsn, "record", list(range(400)), metadata={"file": str(record)})
@@ -66,7 +66,7 @@ def test_a_task_aborted_while_others_stream_through_never_runs(dsn, start_monito
 def test_killing_a_busy_worker_never_runs_a_task_twice(dsn, start_monitor, tmp_path):
     import os
     import signal
-    from conftest import wait_for
+    from helpers import wait_for
     record = tmp_path / "runs.txt"
     mon = start_monitor("--workers", "1")
     tasks = api.schedule_many(dsn, "record", list(range(3000)), metadata={"file": str(record)})
@@ -102,7 +102,7 @@ def test_a_task_aborted_while_it_waits_in_a_group_never_runs(dsn, start_monitor,
     slow = api.schedule(dsn, "sleep", 1.5)
     after = api.schedule_many(dsn, "record", list(range(200, 207)), metadata=meta)
     victim = after[3]
-    from conftest import wait_for
+    from helpers import wait_for
     wait_for(lambda: slow.info().started, 10, "the slow task to start")
     victim.abort()      # queued, in the hand, or started in a group: it must never run
     for t in before + [slow] + after:

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import OPS, task_pid
+from helpers import OPS, task_pid
 
-from core import api
-from core.schema import LATEST, migrations
+from jobconsole import api
+from jobconsole.schema import LATEST, migrations
 
 
 def jc(dsn, *args, env=None):
@@ -18,7 +18,7 @@ def jc(dsn, *args, env=None):
     full_env.pop("JOBCONSOLE_DSN", None)
     if dsn is not None:
         full_env["JOBCONSOLE_DSN"] = dsn
-    proc = subprocess.run([sys.executable, "-m", "console.cli", *args], env=full_env,
+    proc = subprocess.run([sys.executable, "-m", "jobconsole.console", *args], env=full_env,
                           capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -116,7 +116,7 @@ def test_processes_are_listed_and_steered(dsn, start_monitor):
 
 def test_operations_are_registered_listed_and_unregistered(dsn, tmp_path):
     ops = tmp_path / "more_ops.py"
-    ops.write_text("from core import api\n\n@api.task(domain='reports', timeout=5)\n"
+    ops.write_text("from jobconsole import api\n\n@api.task(domain='reports', timeout=5)\n"
                    "def monthly(task):\n    pass\n")
     code, out, _ = jc(dsn, "register-operations", str(ops))
     assert code == 0 and "registered monthly (domain reports" in out
@@ -131,9 +131,9 @@ def test_operations_are_registered_listed_and_unregistered(dsn, tmp_path):
     ("import nowhere_to_be_found\n", "cannot import"),
     ("def broken(:\n", "SyntaxError"),
     ("x = 1\n", "declares no operation"),
-    ("from core import api\n@api.task(timeout=float('inf'))\ndef f(task): pass\n",
+    ("from jobconsole import api\n@api.task(timeout=float('inf'))\ndef f(task): pass\n",
      "timeout must be positive, and at most ten years"),
-    ("from core import api\n@api.task(name='op\\x1b]0;title\\x07')\ndef f(task): pass\n",
+    ("from jobconsole import api\n@api.task(name='op\\x1b]0;title\\x07')\ndef f(task): pass\n",
      "name must be printable text"),
 ])
 def test_register_operations_explains_what_is_wrong(dsn, tmp_path, content, message):

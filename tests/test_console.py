@@ -7,14 +7,14 @@ import asyncio
 import io
 import time
 
-from conftest import alive, task_pid
+from helpers import alive, task_pid
 
-from console.app import JobConsole
-from console.task_screen import TaskScreen
-from console.views.tasks import TasksView
-from console.widgets.live_table import LiveTable
-from console.widgets.log_pane import LogPane
-from core import api
+from jobconsole.console.app import JobConsole
+from jobconsole.console.task_screen import TaskScreen
+from jobconsole.console.views.tasks import TasksView
+from jobconsole.console.widgets.live_table import LiveTable
+from jobconsole.console.widgets.log_pane import LogPane
+from jobconsole import api
 
 SIZE = (120, 36)
 
@@ -201,8 +201,8 @@ async def test_kill_worker_and_stop_monitor_from_their_views(dsn, start_monitor)
 
 
 async def test_a_monitor_started_with_m_outlives_the_console(dsn, tmp_path, monkeypatch):
-    import console.launch
-    monkeypatch.setattr(console.launch, "_default_log_dir", lambda: tmp_path)
+    from jobconsole.console import launch
+    monkeypatch.setattr(launch, "_default_log_dir", lambda: tmp_path)
     app = JobConsole(dsn)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
@@ -220,10 +220,10 @@ async def test_a_monitor_started_with_m_outlives_the_console(dsn, tmp_path, monk
 
 
 async def test_a_lost_database_shows_a_banner_and_the_console_recovers(tmp_path):
-    from conftest import OPS
+    from helpers import OPS
 
-    from console.widgets.banner import Banner
-    from core import db, embedded
+    from jobconsole.console.widgets.banner import Banner
+    from jobconsole import db, embedded
     home = tmp_path / "own server"
     dsn = embedded.ensure_running(home)
     try:
@@ -298,7 +298,7 @@ def test_a_terminal_that_goes_away_ends_the_console(dsn):
     import sys
     master, slave = os.openpty()
     env = dict(os.environ, JOBCONSOLE_DSN=dsn, TERM="xterm-256color")
-    proc = subprocess.Popen([sys.executable, "-m", "console.cli"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "jobconsole.console"], env=env,
                             preexec_fn=lambda: os.login_tty(slave), pass_fds=(slave,))
     os.close(slave)
     try:
@@ -353,7 +353,7 @@ async def test_a_view_comes_back_fresh_and_is_reread_only_if_its_data_changed(ds
 
 
 async def test_a_filter_widens_its_search_from_the_newest_tasks_to_all(dsn, monkeypatch):
-    import console.views.tasks as tasks_view
+    import jobconsole.console.views.tasks as tasks_view
     monkeypatch.setattr(tasks_view, "SEARCH_FIRST", 2)
     oldest = api.schedule(dsn, "fail", 1)
     api.schedule_many(dsn, "double", range(20))

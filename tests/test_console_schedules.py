@@ -1,9 +1,9 @@
 """The schedules view (4): rules and next fire times; run now, pause, delete on keys."""
 from test_console import SIZE, rows, until
 
-from console.app import JobConsole
-from console.task_screen import TaskScreen
-from core import api
+from jobconsole.console.app import JobConsole
+from jobconsole.console.task_screen import TaskScreen
+from jobconsole import api
 
 
 def schedule_ids(app):

@@ -1,7 +1,7 @@
 """Connections: the library keeps working across a restart of the database server."""
-from conftest import OPS
+from helpers import OPS
 
-from core import api, db, embedded
+from jobconsole import api, db, embedded
 
 
 def test_scheduling_works_at_once_after_the_server_restarts(tmp_path):

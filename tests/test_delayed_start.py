@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from test_cli import assert_one_line_error, jc
 
-from core import api
-from core.errors import BadInput
+from jobconsole import api
+from jobconsole.errors import BadInput
 
 
 def test_a_delayed_task_waits_then_runs(dsn, start_monitor):

@@ -1,8 +1,8 @@
 """`jobconsole demo`: the README's main job shows every kind of outcome within seconds."""
-from conftest import alive, wait_for
+from helpers import alive, wait_for
 from test_cli import jc
 
-from core import api
+from jobconsole import api
 
 
 def test_the_demo_runs_a_realistic_mix_and_two_schedules(dsn, tmp_path):

@@ -4,8 +4,8 @@ import json
 import pytest
 from test_cli import jc
 
-from core import api
-from core.errors import NotFound
+from jobconsole import api
+from jobconsole.errors import NotFound
 
 
 def test_a_dependent_waits_then_is_queued_at_once(dsn, start_monitor):

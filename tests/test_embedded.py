@@ -12,8 +12,8 @@ import psutil
 import psycopg
 import pytest
 
-from core import embedded
-from core.errors import DatabaseUnavailable
+from jobconsole import embedded
+from jobconsole.errors import DatabaseUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # starting no earlier than the wall-clock time argv[2], so that two children race.
 CHILD = """
 import json, sys, time
-from core import embedded
+from jobconsole import embedded
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 dsn = embedded.ensure_running(sys.argv[1])
 print(json.dumps([dsn, embedded.status(sys.argv[1])["pid"]]))

@@ -1,10 +1,10 @@
 """Task logs: what is captured, how it is stored, how it is shown, following live."""
 import threading
 
-from conftest import wait_for
+from helpers import wait_for
 
-from core import api
-from core.sanitize import sanitize
+from jobconsole import api
+from jobconsole.sanitize import sanitize
 
 HOSTILE = ["[/]", "[@click=app.quit]", "[bold red]not markup[/bold red]",
            "\x1b[2Jclear screen", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",

@@ -1,7 +1,7 @@
 """What enqueueing announces: idle workers wake once per domain, however many tasks."""
 import psycopg
 
-from core import api
+from jobconsole import api
 
 
 def heard(conn):

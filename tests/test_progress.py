@@ -1,11 +1,11 @@
 """Progress and facet: what a running task says of itself, live, in every front end."""
-from conftest import wait_for
+from helpers import wait_for
 from test_cli import jc
 from test_console import SIZE, until
 
-from console.app import JobConsole
-from console.task_screen import TaskScreen
-from core import api
+from jobconsole.console.app import JobConsole
+from jobconsole.console.task_screen import TaskScreen
+from jobconsole import api
 
 
 def test_progress_is_visible_while_the_task_runs_and_stays_after(dsn, start_monitor):

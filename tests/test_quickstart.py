@@ -1,8 +1,8 @@
 """The quick start of the README, from Python: schedule, join, read, abort."""
 import pytest
 
-from core import api
-from core.errors import BadInput, NotFound
+from jobconsole import api
+from jobconsole.errors import BadInput, NotFound
 
 
 def test_a_task_runs_and_its_result_can_be_read(dsn, start_monitor):
@@ -55,7 +55,7 @@ def test_an_unknown_operation_is_refused_and_nothing_is_queued(dsn):
 
 def test_an_operation_in_two_domains_needs_its_domain_named(dsn, tmp_path):
     other = tmp_path / "other_ops.py"
-    other.write_text("from core import api\n\n@api.task(domain='reports', timeout=7)\n"
+    other.write_text("from jobconsole import api\n\n@api.task(domain='reports', timeout=7)\n"
                      "def double(task):\n    pass\n")
     api.register_operations(dsn, str(other))
     with pytest.raises(BadInput, match="'double' exists in several domains .default, reports."):
@@ -94,7 +94,7 @@ def test_operations_registered_after_the_monitor_started_run_without_a_restart(
         dsn, start_monitor, tmp_path):
     start_monitor()
     late = tmp_path / "late_ops.py"
-    late.write_text("from core import api\n\n@api.task\ndef late(task):\n"
+    late.write_text("from jobconsole import api\n\n@api.task\ndef late(task):\n"
                     "    task.save_output('late but fine')\n")
     api.register_operations(dsn, str(late))
     assert api.schedule(dsn, "late").join(timeout=30).output == "late but fine"

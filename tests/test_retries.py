@@ -3,10 +3,10 @@ import os
 import signal
 
 import pytest
-from conftest import task_pid
+from helpers import task_pid
 
-from core import api
-from core.errors import BadInput
+from jobconsole import api
+from jobconsole.errors import BadInput
 
 
 def test_a_failing_task_is_retried_until_it_succeeds(dsn, start_monitor):
@@ -50,7 +50,7 @@ def test_only_the_listed_error_kinds_retry(dsn, start_monitor):
 def test_a_backoff_delays_the_retry(dsn, start_monitor):
     start_monitor()
     task = api.schedule(dsn, "flaky", retries=1, backoff=1.0)
-    from conftest import wait_for
+    from helpers import wait_for
     wait_for(lambda: task.info().attempt == 2, 10, "the first failure")
     info = task.info()
     assert info.status == "waiting"

@@ -3,11 +3,11 @@ import json
 from datetime import timedelta, timezone
 
 import pytest
-from conftest import env, wait_for
+from helpers import env, wait_for
 from test_cli import assert_one_line_error, jc
 
-from core import api, schedules
-from core.errors import BadInput, NotFound
+from jobconsole import api, schedules
+from jobconsole.errors import BadInput, NotFound
 
 EVERY_SECOND = "* * * * * *"
 
@@ -223,7 +223,7 @@ def test_cli_schedule_errors_are_one_line(dsn, args, code):
 def test_fire_times_around_daylight_saving_changes_are_neither_lost_nor_repeated():
     from datetime import datetime
 
-    from core import cron
+    from jobconsole import cron
     paris = "Europe/Paris"
     for day, rule, expected in [
         # spring: 02:00-03:00 does not exist; a job at 02:30 runs at 03:00, once
@@ -250,7 +250,7 @@ def test_fire_times_around_daylight_saving_changes_are_neither_lost_nor_repeated
 def test_an_hourly_rule_fires_every_hour_across_both_changes():
     from datetime import datetime
 
-    from core import cron
+    from jobconsole import cron
     for day in ((2026, 3, 29), (2026, 10, 25)):
         start = datetime(*day, tzinfo=timezone.utc) - timedelta(hours=3)
         times = list(cron.fire_times("0 * * * *", "Europe/Paris", start,

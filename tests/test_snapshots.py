@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from console import render
-from console.app import JobConsole
-from console.source import Source
+from jobconsole.console import render
+from jobconsole.console.app import JobConsole
+from jobconsole.console.source import Source
 
 SIZE = (100, 30)
 T0 = "2026-01-05 09:00:00+00"

@@ -5,9 +5,9 @@ import time
 
 import psycopg
 import pytest
-from conftest import MonitorProcess, alive, env, task_pid, wait_for
+from helpers import MonitorProcess, alive, env, task_pid, wait_for
 
-from core import api
+from jobconsole import api
 
 
 def test_a_worker_killed_mid_task_fails_its_task_as_a_crash(dsn, start_monitor):
@@ -161,7 +161,7 @@ def test_shutdown_monitor_works_through_the_database(dsn):
 
 
 def test_requests_to_unknown_or_ended_processes_are_refused(dsn):
-    from core.errors import NotFound
+    from jobconsole.errors import NotFound
     with pytest.raises(NotFound, match="no worker 99"):
         api.kill_worker(dsn, 99)
     with pytest.raises(NotFound, match="no monitor 99"):
@@ -171,9 +171,9 @@ def test_requests_to_unknown_or_ended_processes_are_refused(dsn):
 def test_a_monitor_declared_dead_while_frozen_still_stops_its_workers(dsn, tmp_path):
     """A monitor frozen (a suspended VM) past the stale limit is declared dead by another
     and its task failed; once it thaws, a SIGTERM must still stop its worker at once."""
-    from core import db
-    from core.monitor import Monitor
-    from core.timing import Timing
+    from jobconsole import db
+    from jobconsole.monitor import Monitor
+    from jobconsole.timing import Timing
     frozen = MonitorProcess(dsn, "--workers", "1")
     (worker_pid,) = frozen.wait_workers(1)
     task = api.schedule(dsn, "sleep", 60)
@@ -197,9 +197,9 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
     Ending the dead worker waits for it, so what it claimed goes back to the queue."""
     import threading
 
-    from core import worker
-    from core.hosts import this_host
-    from core.monitor import Monitor
+    from jobconsole import worker
+    from jobconsole.hosts import this_host
+    from jobconsole.monitor import Monitor
     admin = psycopg.connect(dsn, autocommit=True)
     mid = admin.execute("insert into jobconsole.monitor (host, domain, pid) "
                         "values (%s, 'default', 1) returning id", (this_host(),)).fetchone()[0]

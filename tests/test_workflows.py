@@ -7,10 +7,10 @@ from rich.console import Console
 from test_cli import assert_one_line_error, jc
 from test_console import SIZE, until
 
-from console.app import JobConsole
-from console.task_screen import TaskScreen
-from core import api
-from core.errors import NotFound
+from jobconsole.console.app import JobConsole
+from jobconsole.console.task_screen import TaskScreen
+from jobconsole import api
+from jobconsole.errors import NotFound
 
 
 def test_a_workflows_status_follows_its_tasks(dsn, start_monitor):

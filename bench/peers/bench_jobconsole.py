@@ -8,20 +8,18 @@ heartbeats on (default timing). The task is bench/noop_ops.py `noop`: it appends
 in the latency phase (as common.mark_start does), captures its logs and saves a small output.
 Run with the peer harness: PEER_DIRS=/work/main/bench/peers /work/shared/peer-bench/run_all.sh
 """
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]   # the checkout: bench/peers/ -> repo
-sys.path.insert(0, str(ROOT))
 
 from common import (BATCH, DSN, N, WORKERS, emit, log, measure_latency,  # noqa: E402
                     spawn, time_processing, timed, wait_until)
-from core import api, db  # noqa: E402
+from jobconsole import api, db  # noqa: E402
 
 PEER = "jobconsole"
 OPS = str(ROOT / "bench" / "noop_ops.py")
-MONITOR = ("import sys; from core.monitor import Monitor; "
+MONITOR = ("import sys; from jobconsole.monitor import Monitor; "
            "sys.exit(Monitor(sys.argv[1], min_workers=int(sys.argv[2])).run())")
 
 
@@ -33,9 +31,7 @@ def main():
     reset = lambda: cn.execute("TRUNCATE jobconsole.task RESTART IDENTITY CASCADE")
     ended = lambda: sql("SELECT count(*) FROM jobconsole.task WHERE status IN ('done', 'failed', 'aborted')")
     span = lambda: sql("SELECT extract(epoch FROM max(finished) - min(started)) FROM jobconsole.task")
-    # the workers run `python -m core.worker`: make sure they import this checkout's core
-    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    monitor = lambda: spawn([sys.executable, "-c", MONITOR, DSN, str(WORKERS)], 1, env)
+    monitor = lambda: spawn([sys.executable, "-c", MONITOR, DSN, str(WORKERS)], 1)
     enqueue_one = lambda x: api.schedule(DSN, "noop", x)
 
     # (a) enqueue: one task per call, then batches of BATCH; the batch's N stay queued for (b)
