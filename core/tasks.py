@@ -389,11 +389,7 @@ def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200
     `limit`; with `newest`, only among the tasks with the `newest` highest ids."""
     if sort not in SORTABLE:
         raise BadInput(f"cannot sort tasks by {sort!r} (one of {', '.join(SORTABLE)})")
-    invert = bool(text) and text.startswith("!")
-    needle = text[1:] if invert else text
-    pattern = None
-    if needle:
-        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern, invert = substring_filter(text)
     direction = "desc" if descending else "asc"
     # "nulls last" only where there can be nulls: on a not-null column it would stop
     # the planner from walking an index (the primary key, or status's) in order
@@ -410,6 +406,17 @@ def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200
         dict(owner=owner, pattern=pattern, invert=invert, limit=limit,
              newest=newest)).fetchall()
     return [TaskInfo(*r) for r in rows]
+
+
+def substring_filter(text):
+    """(ILIKE pattern, inverted) for a filter typed in a view: the text matches as a
+    substring, its wildcard characters literally; a leading '!' inverts it. No pattern
+    for an empty filter (or a lone '!')."""
+    invert = bool(text) and text.startswith("!")
+    needle = text[1:] if invert else text
+    if not needle:
+        return None, invert
+    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", invert
 
 
 def id_span(conn):
