@@ -12,9 +12,8 @@ from textual.app import App, ScreenStackError, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 
-from jobconsole.errors import JobconsoleError
-from jobconsole.timing import Timing
-from jobconsole.watch import Watcher
+from jobconsole import api
+from jobconsole.errors import JobconsoleError, first_line
 
 from .confirm import Confirm
 from .help import Help, bindings_of
@@ -30,21 +29,22 @@ COUNTS_EVERY = 0.5   # seconds between two counts of tasks by status, at least
 PREFETCH_WAIT = 0.15  # seconds a view switch waits for the view's fresh rows, at most
 EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule"})
 
-# actions that change something: hidden and refused with --read-only
-DESTRUCTIVE = {"abort", "relaunch", "delete", "kill", "stop", "start_monitor", "trigger",
-               "suspend"}
-
-_ACTIONS = {
-    "abort": ("abort", "task {} {}"),
-    "relaunch": ("relaunch", "task {} relaunched as {}"),
-    "delete": ("delete", "task {} deleted"),
-    "kill_worker": ("kill_worker", "worker {} will be killed"),
-    "stop_monitor": ("stop_monitor", "monitor {} asked to stop"),
-    "run_schedule": ("run_schedule", "schedule {} queued task {}"),
-    "pause_schedule": ("pause_schedule", "schedule {} paused"),
-    "resume_schedule": ("resume_schedule", "schedule {} resumed"),
-    "unprepare": ("unprepare", "schedule {} deleted"),
+# What each action says once done, by its name: the name of the Source method that
+# performs it, and of the key bindings that ask for it (`unprepare` is ctrl+d's
+# `delete` in the schedules view, `resume_schedule` the `s` key on a paused one).
+_DONE = {
+    "abort": "task {} {}",
+    "relaunch": "task {} relaunched as {}",
+    "delete": "task {} deleted",
+    "kill_worker": "worker {} will be killed",
+    "stop_monitor": "monitor {} asked to stop",
+    "run_schedule": "schedule {} queued task {}",
+    "pause_schedule": "schedule {} paused",
+    "resume_schedule": "schedule {} resumed",
+    "unprepare": "schedule {} deleted",
 }
+# actions that change something: hidden and refused with --read-only
+DESTRUCTIVE = frozenset(_DONE) | {"start_monitor"}
 
 
 class JobConsole(App):
@@ -78,7 +78,7 @@ class JobConsole(App):
         self.source = Source(dsn, owner=owner)
         self.read_only = read_only
         self.refresh_every = refresh
-        self.timing = Timing.from_env()
+        self.timing = api.timing()
         self._watch = watch
         self._last_change = 0.0
         self._counts_at = 0.0
@@ -100,7 +100,7 @@ class JobConsole(App):
     def watch_database(self):
         """Forward notifications as `Changed`; reconnect with a back-off when lost."""
         worker = get_current_worker()
-        watcher = Watcher(self.source.dsn)
+        watcher = api.watch(self.source.dsn)
         delay = 1.0
         lost = False
         while not worker.is_cancelled:
@@ -113,7 +113,7 @@ class JobConsole(App):
                 lost = True
                 watcher.close()
                 message = str(exc) if isinstance(exc, JobconsoleError) else \
-                    f"lost the database: {str(exc).strip().splitlines()[0] if str(exc) else type(exc).__name__}"
+                    f"lost the database: {first_line(exc)}"
                 self.call_from_thread(self.report_problem, f"{message} (retrying)")
                 time.sleep(delay)
                 delay = min(delay * 2, 15.0)
@@ -231,10 +231,10 @@ class JobConsole(App):
 
     @work(thread=True, group="actions")
     def perform(self, action, ids):
-        method, template = _ACTIONS[action]
+        template = _DONE[action]
         for oid in ids:
             try:
-                result = getattr(self.source, method)(oid)
+                result = getattr(self.source, action)(oid)
             except JobconsoleError as exc:
                 self.call_from_thread(self.notify, str(exc), severity="error", markup=False)
                 continue

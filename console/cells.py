@@ -1,7 +1,7 @@
 """Table cells from untrusted values: sanitised, and always `Text`, never markup."""
 from rich.text import Text
 
-from jobconsole.sanitize import sanitize
+from jobconsole.api import sanitize
 
 from .styles import STATUS_STYLES
 

@@ -1,13 +1,24 @@
-"""Start a monitor on this host as a detached process that outlives its caller.
+"""Start things: the console itself, and a monitor on this host as a detached process
+that outlives its caller.
 
-The console's `m` key and `jobconsole demo` use it. The monitor gets a session of its
-own (a closed terminal or a Ctrl-C in the console does not reach it) and writes its
+The console's `m` key and `jobconsole demo` start monitors. A monitor gets a session of
+its own (a closed terminal or a Ctrl-C in the console does not reach it) and writes its
 output to a log file beside the embedded server's data, or in the given directory.
 """
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+from jobconsole import api
+
+
+def open_console(dsn, **options):
+    """Run the console in this terminal until it quits."""
+    from .app import JobConsole
+    # a bad DSN or schema: one line here, not a broken screen
+    dsn = api.check_database(dsn)
+    JobConsole(dsn, **options).run()
 
 
 def start_detached_monitor(dsn, domain="default", workers=None, min_workers=None,
@@ -31,5 +42,4 @@ def start_detached_monitor(dsn, domain="default", workers=None, min_workers=None
 
 
 def _default_log_dir():
-    from jobconsole import embedded
-    return embedded.home() / "logs"
+    return api.data_dir() / "logs"

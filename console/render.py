@@ -6,7 +6,8 @@ import json
 import math
 from datetime import datetime, timezone
 
-from jobconsole.sanitize import sanitize
+from jobconsole.api import sanitize
+from jobconsole.records import size_text
 
 
 def table(headers, rows, max_width=60):
@@ -91,7 +92,7 @@ def _json_default(value):
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, (bytes, memoryview)):
-        return f"<{len(value)} bytes>"
+        return size_text(value)
     raise TypeError(type(value).__name__)
 
 
@@ -103,7 +104,7 @@ def input_text(record):
 def value_text(value, raw=None):
     """A JSON value as compact text, or the size of the raw bytes stored instead."""
     if raw is not None:
-        return f"<{len(raw)} bytes>"
+        return size_text(raw)
     return json.dumps(value, ensure_ascii=False)
 
 

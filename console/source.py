@@ -1,6 +1,6 @@
-"""The console's only door to the data: plain calls into `core`, made from Textual
+"""The console's only door to the data: calls of the public api, made from Textual
 thread workers (they block). No SQL here, and no widget either."""
-from jobconsole import api, db, tasks
+from jobconsole import api
 
 
 class Source:
@@ -10,35 +10,29 @@ class Source:
 
     @property
     def name(self):
-        return db.describe(self.dsn)
+        return api.describe_dsn(self.dsn)
 
     def tasks(self, text=None, sort="id", descending=True, limit=500, newest=None):
-        with db.pooled(self.dsn) as conn:
-            return tasks.window(conn, text=text, owner=self.owner, sort=sort,
-                                descending=descending, limit=limit, newest=newest)
+        return api.list_tasks(self.dsn, text=text, owner=self.owner, sort=sort,
+                              descending=descending, limit=limit, newest=newest)
 
     def task_id_span(self):
-        with db.pooled(self.dsn) as conn:
-            return tasks.id_span(conn)
+        return api.task_id_span(self.dsn)
 
     def counts(self):
-        with db.pooled(self.dsn) as conn:
-            return tasks.count_by_status(conn, owner=self.owner)
+        return api.count_tasks(self.dsn, owner=self.owner)
 
     def task(self, tid):
-        with db.pooled(self.dsn) as conn:
-            return tasks.get(conn, tid)
+        return api.Task(self.dsn, tid).info()
 
     def dependencies(self, tid):
-        with db.pooled(self.dsn) as conn:
-            return tasks.dependencies(conn, tid)
+        return api.Task(self.dsn, tid).dependencies()
 
     def workflow(self, name):
         return api.workflow(self.dsn, name)
 
     def logs(self, tid, after=0, limit=5000):
-        with db.pooled(self.dsn) as conn:
-            return tasks.logs(conn, tid, after=after, limit=limit)
+        return api.Task(self.dsn, tid).logs(fromid=after, limit=limit)
 
     def workers(self, all=False):
         return api.list_workers(self.dsn, all=all)

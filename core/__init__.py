@@ -1,7 +1,8 @@
-"""jobconsole's headless core: a PostgreSQL job queue with monitors and workers.
+"""jobconsole: a PostgreSQL job queue with monitors, workers and an operations console.
 
-No Textual and no console import may appear below this package (an import-linter
-contract checks it in CI).
+This folder (core/) is the package's headless part: no module of it imports the
+`console` subpackage (the console/ folder) or Textual, which an import-linter contract
+checks (tests/test_architecture.py). Users write `from jobconsole import api`.
 """
 from . import api
 from .errors import JobconsoleError

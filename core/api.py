@@ -1,30 +1,51 @@
-"""The public Python API of jobconsole (DESIGN.md, "Public Python API").
+"""The public Python API of jobconsole (docs/architecture.md).
 
 Every function takes the database first: a libpq DSN, or None for the usual
-resolution ($JOBCONSOLE_DSN, then the embedded server).
+resolution ($JOBCONSOLE_DSN, then the embedded server). What they return are the
+records of `jobconsole.records` and `Task` handles; what they raise, the errors of
+`jobconsole.errors`. Front ends (the console, the CLI, a web app) need nothing else.
 """
-from . import db, operations, processes, schedules, schema, tasks, workflows
-from .errors import BadInput
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import db, embedded, hosts, operations, processes, sanitize as _sanitize, schedules
+from . import schema, tasks, timing as _timing, watch as _watch, workflows
+from .records import (MonitorInfo, OperationInfo, ScheduleInfo, TaskInfo, WorkerInfo,
+                      WorkflowInfo)
 from .registry import task
 from .task import Task
 
 __all__ = [
-    "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "abort",
-    "relaunch", "delete", "register_operations", "unregister_operation", "list_operations",
+    "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "count_tasks",
+    "task_id_span", "abort", "relaunch", "delete", "workflow",
+    "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "shutdown_monitor", "shutdown_worker", "kill_worker",
-    "init_db", "vacuum", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
-    "pause_schedule", "resume_schedule", "run_schedule", "workflow",
+    "run_monitor", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
+    "pause_schedule", "resume_schedule", "run_schedule",
+    "init_db", "vacuum", "resolve_dsn", "check_database", "describe_dsn", "ENV_DSN",
+    "start_embedded", "stop_embedded", "embedded_status", "data_dir",
+    "watch", "sanitize", "timing", "this_host",
 ]
+
+Dsn = str | None
+TaskRef = Task | int
 
 register_operations = operations.register_operations
 unregister_operation = operations.unregister_operation
 list_operations = operations.list_operations
 
 
-def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=None,
-             owner=None, metadata=None, priority=0, timeout=None, retries=None,
-             run_at=None, delay=None, backoff=None, retry_on=None, depends_on=(),
-             workflow=None):
+def schedule(dsn: Dsn, operation: str, input: Any = None, *, rawinput: bytes | None = None,
+             domain: str | None = None, host: str | None = None, owner: str | None = None,
+             metadata: dict | None = None, priority: int = 0, timeout: float | None = None,
+             retries: int | None = None, run_at: datetime | None = None,
+             delay: float | None = None, backoff: float | None = None,
+             retry_on: Sequence[str] | str | None = None,
+             depends_on: Iterable[TaskRef] = (), workflow: str | None = None) -> Task:
     """Queue one run of `operation`; returns its Task.
 
     `input` must be JSON-serialisable; pass bytes as `rawinput` instead. `domain` and
@@ -36,24 +57,24 @@ def schedule(dsn, operation, input=None, *, rawinput=None, domain=None, host=Non
     is aborted, it fails with kind 'dependency' without running. `workflow` names a
     group of tasks whose aggregate status `workflow()` reports.
     """
-    if rawinput is not None and input is not None:
-        raise BadInput("give input or rawinput, not both")
-    return schedule_many(dsn, operation, [rawinput if rawinput is not None else input],
-                         raw=rawinput is not None, domain=domain, host=host, owner=owner,
-                         metadata=metadata, priority=priority, timeout=timeout,
+    value, raw = tasks.one_input(input, rawinput)
+    return schedule_many(dsn, operation, [value], raw=raw, domain=domain, host=host,
+                         owner=owner, metadata=metadata, priority=priority, timeout=timeout,
                          retries=retries, run_at=run_at, delay=delay, backoff=backoff,
                          retry_on=retry_on, depends_on=depends_on, workflow=workflow)[0]
 
 
-def schedule_many(dsn, operation, inputs, *, raw=False, **options):
-    """Queue one run per input in a single statement; returns their Tasks in order."""
+def schedule_many(dsn: Dsn, operation: str, inputs: Iterable[Any], *, raw: bool = False,
+                  **options: Any) -> list[Task]:
+    """Queue one run per input in a single statement; returns their Tasks in order.
+    The options are those of `schedule`; with raw=True the inputs are bytes."""
     dsn = db.resolve(dsn)
     with db.pooled(dsn) as conn:
         ids = tasks.insert(conn, operation, list(inputs), raw=raw, **options)
     return [Task(dsn, tid) for tid in ids]
 
 
-def get_task(dsn, tid):
+def get_task(dsn: Dsn, tid: int) -> Task:
     """The Task with this id; NotFound if there is none."""
     dsn = db.resolve(dsn)
     with db.pooled(dsn) as conn:
@@ -61,77 +82,113 @@ def get_task(dsn, tid):
     return Task(dsn, tid)
 
 
-def list_tasks(dsn, **filters):
-    """[TaskInfo], newest first; filters: status, domain, owner, operation, workflow,
-    limit, before (an id: the page after it)."""
+def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None,
+               owner: str | None = None, operation: str | None = None,
+               workflow: str | None = None, text: str | None = None, sort: str = "id",
+               descending: bool = True, limit: int = 100, before: int | None = None,
+               newest: int | None = None) -> list[TaskInfo]:
+    """[TaskInfo], newest first (or by `sort`, one of tasks.SORTABLE). The filters are
+    column values; `text`, a console's filter: a substring of id, status, operation,
+    domain, owner or workflow ('!' first inverts it). `before` is a keyset cursor (an
+    id: the page after it); `newest` searches only the tasks with that many highest ids.
+    """
     with db.pooled(db.resolve(dsn)) as conn:
-        return tasks.list_tasks(conn, **filters)
+        return tasks.list_tasks(conn, status=status, domain=domain, owner=owner,
+                                operation=operation, workflow=workflow, text=text,
+                                sort=sort, descending=descending, limit=limit,
+                                before=before, newest=newest)
 
 
-def workflow(dsn, name):
+def count_tasks(dsn: Dsn, owner: str | None = None) -> dict[str, int]:
+    """{status: number of tasks}, of all tasks or one owner's."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return tasks.count_by_status(conn, owner=owner)
+
+
+def task_id_span(dsn: Dsn) -> int:
+    """How many ids lie between the lowest and the highest task id (0: no task): how
+    far a search by `newest` may have to widen."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return tasks.id_span(conn)
+
+
+def workflow(dsn: Dsn, name: str) -> WorkflowInfo:
     """The WorkflowInfo of the tasks scheduled with workflow=name: counts by status and
     an aggregate status ('done', 'failed', 'running', 'queued' or 'waiting')."""
     with db.pooled(db.resolve(dsn)) as conn:
         return workflows.get(conn, name)
 
 
-def abort(dsn, tid):
+def abort(dsn: Dsn, tid: int) -> str:
+    """Abort a task: 'aborted' at once if it had not started, else 'aborting' while its
+    monitor kills the worker running it."""
     with db.pooled(db.resolve(dsn)) as conn:
         return tasks.abort(conn, tid)
 
 
-def relaunch(dsn, tid):
+def relaunch(dsn: Dsn, tid: int) -> Task:
+    """A new task with the same operation, input and settings."""
     dsn = db.resolve(dsn)
     with db.pooled(dsn) as conn:
         return Task(dsn, tasks.relaunch(conn, tid))
 
 
-def delete(dsn, tid):
+def delete(dsn: Dsn, tid: int) -> None:
+    """Delete a task that no worker holds, with its log (Conflict if one does)."""
     with db.pooled(db.resolve(dsn)) as conn:
         tasks.delete(conn, tid)
 
 
-def list_monitors(dsn, all=False):
+# -- processes ---------------------------------------------------------------------------
+
+def list_monitors(dsn: Dsn, all: bool = False) -> list[MonitorInfo]:
+    """Live monitors on every host (all=True: stopped and dead ones too)."""
     with db.pooled(db.resolve(dsn)) as conn:
         return processes.list_monitors(conn, all=all)
 
 
-def list_workers(dsn, all=False, monitor_id=None):
+def list_workers(dsn: Dsn, all: bool = False, monitor_id: int | None = None) -> list[WorkerInfo]:
+    """Live workers, with the task each runs (all=True: ended ones too)."""
     with db.pooled(db.resolve(dsn)) as conn:
         return processes.list_workers(conn, all=all, monitor_id=monitor_id)
 
 
-def shutdown_monitor(dsn, mid, now=False):
+def shutdown_monitor(dsn: Dsn, mid: int, now: bool = False) -> None:
+    """Ask a monitor, on any host, to stop: its workers finish their task first, or
+    with now=True are killed."""
     with db.pooled(db.resolve(dsn)) as conn:
         processes.shutdown_monitor(conn, mid, now=now)
 
 
-def shutdown_worker(dsn, wid):
+def shutdown_worker(dsn: Dsn, wid: int) -> None:
+    """Ask a worker to exit after its current task."""
     with db.pooled(db.resolve(dsn)) as conn:
         processes.shutdown_worker(conn, wid)
 
 
-def kill_worker(dsn, wid):
+def kill_worker(dsn: Dsn, wid: int) -> None:
+    """Have a worker's monitor kill it now; its task fails as a crash."""
     with db.pooled(db.resolve(dsn)) as conn:
         processes.kill_worker(conn, wid)
 
 
-def init_db(dsn):
-    """Create or upgrade the jobconsole schema; returns (version before, version after)."""
-    dsn = db.resolve(dsn)
-    with db.connect(dsn, check_schema=False) as conn:
-        return schema.init_db(conn)
-
-
-def vacuum(dsn, days=7):
-    with db.pooled(db.resolve(dsn)) as conn:
-        return tasks.vacuum(conn, days)
+def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
+                max_workers: int | None = None, max_runs: int | None = None,
+                max_mem: int | None = None) -> int:
+    """Run a monitor in this process until it is stopped (a signal or a request);
+    returns its exit code. `max_workers` defaults to `min_workers`; `max_runs` and
+    `max_mem` (MB) recycle a worker between tasks."""
+    from .monitor import Monitor
+    return Monitor(db.resolve(dsn), domain=domain, min_workers=min_workers,
+                   max_workers=max_workers, max_runs=max_runs, max_mem=max_mem).run()
 
 
 # -- cron schedules ------------------------------------------------------------------------
 
-def prepare(dsn, operation, rule, input=None, *, rawinput=None, domain=None, host=None,
-            owner=None, metadata=None, priority=0, missed="once", tz=None):
+def prepare(dsn: Dsn, operation: str, rule: str, input: Any = None, *,
+            rawinput: bytes | None = None, domain: str | None = None,
+            host: str | None = None, owner: str | None = None, metadata: dict | None = None,
+            priority: int = 0, missed: str = "once", tz: str | None = None) -> ScheduleInfo:
     """Schedule `operation` by a cron `rule`; returns its ScheduleInfo.
 
     The rule has five fields (minute hour day month weekday) or six, seconds first, and
@@ -146,37 +203,120 @@ def prepare(dsn, operation, rule, input=None, *, rawinput=None, domain=None, hos
                                  priority=priority, missed=missed, tz=tz)
 
 
-def unprepare(dsn, sid):
+def unprepare(dsn: Dsn, sid: int) -> None:
     """Delete a schedule (the tasks it made stay)."""
     with db.pooled(db.resolve(dsn)) as conn:
         schedules.unprepare(conn, sid)
 
 
-def list_scheduled(dsn):
+def list_scheduled(dsn: Dsn) -> list[ScheduleInfo]:
     """[ScheduleInfo], by id."""
     with db.pooled(db.resolve(dsn)) as conn:
         return schedules.list_schedules(conn)
 
 
-def scheduled_plan(dsn, hours=1):
+def scheduled_plan(dsn: Dsn, hours: float = 1) -> list[tuple[datetime, ScheduleInfo]]:
     """[(fire time, ScheduleInfo)] of the coming `hours`, soonest first."""
     with db.pooled(db.resolve(dsn)) as conn:
         return schedules.plan(conn, hours)
 
 
-def pause_schedule(dsn, sid):
+def pause_schedule(dsn: Dsn, sid: int) -> ScheduleInfo:
+    """Stop a schedule from firing until it is resumed."""
     with db.pooled(db.resolve(dsn)) as conn:
         return schedules.pause(conn, sid, True)
 
 
-def resume_schedule(dsn, sid):
+def resume_schedule(dsn: Dsn, sid: int) -> ScheduleInfo:
     """Resume a paused schedule from its next fire time after now."""
     with db.pooled(db.resolve(dsn)) as conn:
         return schedules.pause(conn, sid, False)
 
 
-def run_schedule(dsn, sid):
+def run_schedule(dsn: Dsn, sid: int) -> Task:
     """Queue one task of a schedule now, outside its rule; returns the Task."""
     dsn = db.resolve(dsn)
     with db.pooled(dsn) as conn:
         return Task(dsn, schedules.run_now(conn, sid))
+
+
+# -- the database ------------------------------------------------------------------------
+
+ENV_DSN = db.ENV_DSN
+
+
+def init_db(dsn: Dsn) -> tuple[int, int]:
+    """Create or upgrade the jobconsole schema; returns (version before, version after)."""
+    dsn = db.resolve(dsn)
+    with db.connect(dsn, check_schema=False) as conn:
+        return schema.init_db(conn)
+
+
+def vacuum(dsn: Dsn, days: int = 7) -> dict[str, int]:
+    """Delete tasks finished more than `days` days ago (with their logs), and monitors
+    ended as long ago; returns {'tasks': n, 'monitors': n}."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return tasks.vacuum(conn, days)
+
+
+def resolve_dsn(dsn: Dsn) -> str:
+    """The DSN the usual resolution gives (the embedded server started if it is the
+    one, its schema created on first use)."""
+    return db.resolve(dsn)
+
+
+def check_database(dsn: Dsn) -> str:
+    """Resolve the database and make sure it can be used now: reachable, with this
+    version's schema (else DatabaseUnavailable or SchemaError). Returns the DSN."""
+    dsn = db.resolve(dsn)
+    db.connect(dsn).close()
+    return dsn
+
+
+def describe_dsn(dsn: str) -> str:
+    """A short name for a DSN, for people: user@host:port/dbname."""
+    return db.describe(dsn)
+
+
+def start_embedded() -> str:
+    """Start the embedded server (or find it running); returns its DSN."""
+    return embedded.ensure_running()
+
+
+def stop_embedded() -> bool:
+    """Stop the embedded server; False if it was not running."""
+    return embedded.stop()
+
+
+def embedded_status() -> dict[str, Any]:
+    """Whether the embedded server runs, where, and its DSN."""
+    return embedded.status()
+
+
+def data_dir() -> Path:
+    """jobconsole's folder in the user's data directory (the embedded server, logs)."""
+    return embedded.home()
+
+
+# -- for front ends ---------------------------------------------------------------------
+
+def watch(dsn: str) -> _watch.Watcher:
+    """A Watcher of this database: which kinds of data changed, from LISTEN/NOTIFY."""
+    return _watch.Watcher(dsn)
+
+
+def sanitize(text: Any, limit: int = _sanitize.MAX_CHARS, keep_colours: bool = True) -> str:
+    """Untrusted text (a log line, an input, an error) made safe for a terminal: no
+    escape sequence but colours (keep_colours=False: none), no control character,
+    at most `limit` characters."""
+    return _sanitize.sanitize(text, limit=limit, keep_colours=keep_colours)
+
+
+def timing() -> _timing.Timing:
+    """The supervision clock in force here: heartbeat, staleness, kill grace, polls."""
+    return _timing.Timing.from_env()
+
+
+def this_host() -> str:
+    """This host's name as monitors record it ($JOBCONSOLE_HOST, else the hostname)."""
+    return hosts.this_host()

@@ -1,23 +1,25 @@
 """Where the database is, and connections to it with errors a person can act on.
 
-Resolution order (DESIGN.md): an explicit dsn, then $JOBCONSOLE_DSN, then the embedded
-server in the user's data directory, which is started on demand and whose schema is
-created on first use (it is ours; an external database is only touched by `init-db`).
+Resolution order (docs/architecture.md): an explicit dsn, then $JOBCONSOLE_DSN, then
+the embedded server in the user's data directory, which is started on demand and whose
+schema is created on first use (it is ours; an external database is only touched by
+`init-db`).
 """
 import os
 import threading
+from typing import Any
 from contextlib import contextmanager
 
 import psycopg
 from psycopg import conninfo, pq
 
 from . import schema
-from .errors import DatabaseUnavailable
+from .errors import DatabaseUnavailable, first_line
 
 ENV_DSN = "JOBCONSOLE_DSN"
-_checked = set()          # dsns whose schema this process has verified
+_checked: set[str] = set()   # dsns whose schema this process has verified
 POOL_WAIT = 10.0          # seconds to wait for a pooled connection before giving up
-_pools = {}
+_pools: dict[str, Any] = {}
 _pools_lock = threading.Lock()
 
 
@@ -136,7 +138,10 @@ def close_pools():
         _pools.clear()
 
 
-def first_line(exc):
-    """An error's message in one line (psycopg's run over several)."""
-    text = str(exc).strip()
-    return text.splitlines()[0].strip() if text else type(exc).__name__
+def sql_list(values):
+    """A parenthesised SQL list of these constant words, for statements that must name
+    statuses literally: a partial index is used only where the query's condition
+    restates its predicate, which a parameter cannot."""
+    if not all(isinstance(v, str) and v.isidentifier() for v in values):
+        raise ValueError(f"not a list of plain words: {values!r}")
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"

@@ -202,6 +202,7 @@ def _unprivileged() -> tuple[str, ...]:
     # onto root: postgres sees a non-root owner of its files, the kernel still sees root
     # (so root's 0700 home stays readable, and the processes are root's to signal), and
     # nothing outside home changes. It gains nothing over root: only root can reach the socket.
+    user: pwd.struct_passwd | None
     try:
         user = pwd.getpwnam("nobody")  # initdb needs a passwd entry for its uid
     except KeyError:

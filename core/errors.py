@@ -32,3 +32,9 @@ class SchemaError(JobconsoleError):
 class Conflict(JobconsoleError):
     """The request is valid but the object's state forbids it (delete a running task)."""
     exit_code = 6
+
+
+def first_line(exc: BaseException) -> str:
+    """An error's message in one line (psycopg's run over several)."""
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__

@@ -19,50 +19,22 @@ import time
 import psutil
 import psycopg
 
-from . import db, schedules, tasks
-from .errors import BadInput, Conflict, DatabaseUnavailable
+from . import db, records, schedules, tasks, transitions
+from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
 from .hosts import this_host
 from .timing import Timing
 
 log = logging.getLogger("jobconsole.monitor")
 
-LIVE_WORKER = "('starting', 'running', 'stopping')"
-
-# What a dead or killed worker held ends here, in two statements run together.
-# Tasks it had claimed but not started go back to the queue: they never ran, since a
-# worker records the start before running the code. That record may have been lost
-# only if the server itself crashed since the claim, so those stay failed instead.
-# A started task ends as a crash, unless an abort or timeout was under way: that wins.
-RELEASE_UNSTARTED = """
-update jobconsole.task set status = 'queued', worker_id = null, claimed = null
-where worker_id = any(%(workers)s) and status = 'running' and started is null
-  and claimed > pg_postmaster_start_time()
-"""
-END_STARTED = """
-update jobconsole.task set
-    status = case when status = 'aborting' then
-                 case when error_kind = 'timeout' then 'failed' else 'aborted' end
-             else 'failed' end,
-    error_kind = case when status = 'aborting' then error_kind else 'crash' end,
-    traceback = case when status = 'aborting' then traceback else %(reason)s end,
-    finished = now()
-where worker_id = any(%(workers)s) and status in ('running', 'aborting')
-returning id, status
-"""
-
-
-def end_tasks_of_workers(conn, workers, reason):
-    """Release or end what these dead workers held; returns [(task id, new status)]."""
-    params = dict(workers=workers, reason=reason)
-    conn.execute(RELEASE_UNSTARTED, params)
-    return conn.execute(END_STARTED, params).fetchall()
+LIVE_WORKER = db.sql_list(records.LIVE_WORKER)
+LIVE_MONITOR = db.sql_list(records.LIVE_MONITOR)
 
 # Monitors whose heartbeat is stale (any host), or one this monitor takes over, are
 # dead; so are their workers, and the tasks those were running.
 _REAP = f"""
 with dead as (
     update jobconsole.monitor set status = 'dead', finished = now()
-    where status in ('running', 'stopping') and id <> %(me)s
+    where status in {LIVE_MONITOR} and id <> %(me)s
       and (heartbeat < now() - make_interval(secs => %(stale)s) or id = %(takeover)s)
     returning id
 )
@@ -120,7 +92,7 @@ class Monitor:
                 self.stop_workers("its monitor was shut down")
                 self.conn.execute(
                     "update jobconsole.monitor set status = 'stopped', finished = now() "
-                    "where id = %s and status in ('running', 'stopping')", (self.id,))
+                    f"where id = %s and status in {LIVE_MONITOR}", (self.id,))
             except psycopg.OperationalError:
                 # no database to record it in: stop the workers all the same (a monitor
                 # that comes later finds their rows stale and fails their tasks)
@@ -144,7 +116,7 @@ class Monitor:
         """The connection broke (a server restart, a failover, a terminated backend): the
         workers run on with their own; get a new one, waiting longer between tries."""
         log.warning("monitor %s lost the database (%s): reconnecting", self.id,
-                    db.first_line(exc))
+                    first_line(exc))
         self.conn.close()
         pause = 0.5
         while True:
@@ -164,7 +136,7 @@ class Monitor:
         for mid, pid, fresh in self.conn.execute(
                 "select id, pid, heartbeat > now() - make_interval(secs => %s) "
                 "from jobconsole.monitor where host = %s and domain = %s "
-                "and status in ('running', 'stopping')",
+                f"and status in {LIVE_MONITOR}",
                 (self.timing.stale, self.host, self.domain)).fetchall():
             if fresh and psutil.pid_exists(pid):
                 raise Conflict(f"a monitor for domain {self.domain!r} already runs on "
@@ -208,10 +180,7 @@ class Monitor:
             if wid not in self.procs:
                 continue
             if overdue:
-                self.conn.execute(
-                    "update jobconsole.task set status = 'aborting', error_kind = 'timeout', "
-                    "traceback = format('timed out after %%s s', timeout) "
-                    "where id = %s and status = 'running'", (tid,))
+                self.conn.execute(transitions.TIME_OUT, (tid,))
                 status = "aborting"
             if kill_requested:
                 self.kill(wid, "killed on request", task_reason="its worker was killed on request")
@@ -292,7 +261,7 @@ class Monitor:
             # that lock and commits even with its client gone; the statements below
             # then see what it claimed (a lock taken later would leave those orphaned)
             self.conn.execute("select from jobconsole.worker where id = %s for update", (wid,))
-            ended = end_tasks_of_workers(self.conn, [wid], task_reason)
+            ended = transitions.end_tasks_of_workers(self.conn, [wid], task_reason)
             self.conn.execute(
                 "update jobconsole.worker set status = %s, finished = now(), "
                 f"reason = coalesce(reason, %s) where id = %s and status in {LIVE_WORKER}",
@@ -332,7 +301,7 @@ class Monitor:
                     return
             if proc is not None:
                 terminate(proc, self.timing.kill_grace)
-            end_tasks_of_workers(self.conn, [wid], task_reason or reason)
+            transitions.end_tasks_of_workers(self.conn, [wid], task_reason or reason)
             self.conn.execute(
                 "update jobconsole.worker set status = 'stopped', finished = now(), reason = %s "
                 "where id = %s", (reason, wid))
@@ -392,7 +361,7 @@ class Monitor:
             workers = [r[0] for r in self.conn.execute(
                 _REAP, dict(me=self.id or 0, stale=self.timing.stale, takeover=takeover))]
             if workers:
-                ended = end_tasks_of_workers(
+                ended = transitions.end_tasks_of_workers(
                     self.conn, workers, "its worker's monitor stopped beating")
                 log.warning("monitor %s: reaped dead workers %s, tasks %s",
                             self.id, workers, [t for t, _ in ended])

@@ -1,24 +1,10 @@
 """Operations in the database: which host and domain can run what, imported from where."""
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import fields
 
 from . import db, registry
 from .errors import BadInput, NotFound
 from .hosts import this_host
-
-
-@dataclass(frozen=True)
-class OperationInfo:
-    id: int
-    name: str
-    domain: str
-    host: str
-    path: str
-    timeout: float | None
-    retries: int
-    registered: datetime
-    backoff: float
-    retry_on: list
+from .records import OperationInfo
 
 
 def register_operations(dsn, path, *, domain=None, host=None):
@@ -95,4 +81,4 @@ def _narrowed(domain, host):
     return f" in {' and '.join(parts)}" if parts else ""
 
 
-_COLUMNS = "id, name, domain, host, path, timeout, retries, registered, backoff, retry_on"
+_COLUMNS = ", ".join(f.name for f in fields(OperationInfo))

@@ -3,53 +3,21 @@
 Requests are written to the database and announced on `jobconsole_control`, so they
 reach the owning monitor on whatever host it runs.
 """
-from dataclasses import dataclass
-from datetime import datetime
-
+from . import db
 from .errors import Conflict, NotFound
+from .records import LIVE_MONITOR, LIVE_WORKER, MonitorInfo, WorkerInfo
 
-_LIVE = ("starting", "running", "stopping")
-
-
-@dataclass(frozen=True)
-class MonitorInfo:
-    id: int
-    host: str
-    domain: str
-    pid: int
-    options: dict
-    status: str
-    started: datetime
-    heartbeat: datetime
-    finished: datetime | None
-    workers: int            # live workers
-    heartbeat_age: float    # seconds since its last heartbeat
-
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    id: int
-    monitor_id: int
-    host: str
-    domain: str
-    pid: int | None
-    status: str
-    runs: int
-    mem_mb: int | None
-    reason: str | None
-    started: datetime
-    heartbeat: datetime
-    finished: datetime | None
-    task_id: int | None     # the task it is running now
+_LIVE_WORKER = db.sql_list(LIVE_WORKER)
+_LIVE_MONITOR = db.sql_list(LIVE_MONITOR)
 
 
 def list_monitors(conn, *, all=False):
     rows = conn.execute(
         "select m.id, m.host, m.domain, m.pid, m.options, m.status, m.started, m.heartbeat, "
         "m.finished, (select count(*) from jobconsole.worker w where w.monitor_id = m.id "
-        "and w.status in ('starting', 'running', 'stopping')), "
+        f"and w.status in {_LIVE_WORKER}), "
         "extract(epoch from now() - m.heartbeat)::float8 "
-        "from jobconsole.monitor m where %s or m.status in ('running', 'stopping') "
+        f"from jobconsole.monitor m where %s or m.status in {_LIVE_MONITOR} "
         "order by m.id", (all,)).fetchall()
     return [MonitorInfo(*r) for r in rows]
 
@@ -61,7 +29,7 @@ def list_workers(conn, *, all=False, monitor_id=None):
         "from jobconsole.worker w left join lateral (select id from jobconsole.task "
         "where worker_id = w.id and status in ('running', 'aborting') and started is not null "
         "order by id limit 1) t on true "
-        "where (%s or w.status in ('starting', 'running', 'stopping')) "
+        f"where (%s or w.status in {_LIVE_WORKER}) "
         "and (%s::int is null or w.monitor_id = %s) order by w.id",
         (all, monitor_id, monitor_id)).fetchall()
     return [WorkerInfo(*r) for r in rows]
@@ -71,7 +39,7 @@ def shutdown_monitor(conn, mid, now=False):
     """Ask a monitor to stop: gracefully (workers finish their task) or now (killed)."""
     row = conn.execute(
         "update jobconsole.monitor set stop_requested = %s "
-        "where id = %s and status in ('running', 'stopping') returning id",
+        f"where id = %s and status in {_LIVE_MONITOR} returning id",
         ("now" if now else "graceful", mid)).fetchone()
     if row is None:
         _missing(conn, "monitor", mid)
@@ -91,7 +59,7 @@ def kill_worker(conn, wid):
 def _request_worker(conn, wid, column):
     row = conn.execute(
         f"update jobconsole.worker set {column} = true "
-        "where id = %s and status in ('starting', 'running', 'stopping') returning id",
+        f"where id = %s and status in {_LIVE_WORKER} returning id",
         (wid,)).fetchone()
     if row is None:
         _missing(conn, "worker", wid)

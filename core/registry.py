@@ -4,6 +4,8 @@ The decorator only records the function in this process. `register_operations` t
 imports a file or module and writes what it declared to the database, so that the
 monitors of a host and domain know what their workers can run and where to import it.
 """
+from __future__ import annotations
+
 import importlib
 import importlib.util
 import inspect
@@ -11,9 +13,12 @@ import math
 import os
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 from .errors import BadInput
+from .records import RETRYABLE
 
 DEFAULT_DOMAIN = "default"
 
@@ -34,10 +39,9 @@ class Operation:
 
 
 # name -> {domain -> Operation}: one name may exist in several domains
-_operations = {}
+_operations: dict[str, dict[str, Operation]] = {}
 
 
-RETRYABLE = ("error", "timeout", "crash")
 # Ten years: longer is a mistake (an infinite or NaN one above all), and PostgreSQL's
 # intervals and timestamps end: such a value, stored, would break every monitor
 # that computes a deadline from it.
@@ -75,8 +79,22 @@ def check_retries(retries, backoff, retry_on):
     return retry_on
 
 
-def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, backoff=0.0,
-         retry_on=RETRYABLE, name=None):
+Op = TypeVar("Op", bound=Callable[..., Any])
+
+
+@overload
+def task(func: Op) -> Op: ...
+
+
+@overload
+def task(func: None = None, *, domain: str = DEFAULT_DOMAIN, timeout: float | None = None,
+         retries: int = 0, backoff: float = 0.0, retry_on: Sequence[str] | str = RETRYABLE,
+         name: str | None = None) -> Callable[[Op], Op]: ...
+
+
+def task(func: Op | None = None, *, domain: str = DEFAULT_DOMAIN, timeout: float | None = None,
+         retries: int = 0, backoff: float = 0.0, retry_on: Sequence[str] | str = RETRYABLE,
+         name: str | None = None) -> Op | Callable[[Op], Op]:
     """Declare an operation: `@task`, or `@task(domain=..., timeout=seconds, retries=N,
     backoff=seconds, retry_on=("error", "timeout", "crash"))`.
 
@@ -85,7 +103,9 @@ def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, backoff=0
     one argument, the running task, and is returned unchanged.
     """
     check_seconds(timeout, "timeout", zero_ok=False)
-    retry_on = check_retries(retries, backoff, retry_on)
+    kinds = check_retries(retries, backoff, retry_on)
+    if kinds is None:       # retry_on=None: the default kinds
+        kinds = RETRYABLE
 
     for label, text in (("name", name), ("domain", domain)):
         if text is not None and (not isinstance(text, str) or not text
@@ -93,8 +113,8 @@ def task(func=None, *, domain=DEFAULT_DOMAIN, timeout=None, retries=0, backoff=0
             # they are shown in terminals: no control characters, escapes or new lines
             raise BadInput(f"an operation's {label} must be printable text, got {text!r}")
 
-    def register(f):
-        op = Operation(name or f.__name__, f, domain, timeout, retries, backoff, retry_on)
+    def register(f: Op) -> Op:
+        op = Operation(name or f.__name__, f, domain, timeout, retries, backoff, kinds)
         _operations.setdefault(op.name, {})[domain] = op
         return f
 

@@ -5,12 +5,16 @@
 few tenths of a second, and whatever is left goes out with the task's final status in
 the same statement, so a finished task always has its whole log.
 """
+from __future__ import annotations
+
 import contextlib
 import io
 import logging
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from .tasks import to_json_text
 
@@ -18,22 +22,25 @@ from .tasks import to_json_text
 class LogBuffer:
     """Thread-safe list of (timestamp, line) waiting to be written."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._lines = []
-        self.task_id = None
-        self._progress = {}      # task id -> (done, total, message), the latest only
-        self._facets = {}        # task id -> facet keys set since the last write
+        self._lines: list[tuple[int, float, str]] = []
+        self.task_id: int | None = None
+        # task id -> (done, total, message), the latest only
+        self._progress: dict[int, tuple[float, float | None, str | None]] = {}
+        self._facets: dict[int, dict[str, Any]] = {}   # facet keys set since the last write
 
-    def set_progress(self, task_id, done, total, message):
+    def set_progress(self, task_id: int, done: float, total: float | None,
+                     message: str | None) -> None:
         with self._lock:
             self._progress[task_id] = (done, total, message)
 
-    def merge_facet(self, task_id, values):
+    def merge_facet(self, task_id: int, values: dict[str, Any]) -> None:
         with self._lock:
             self._facets.setdefault(task_id, {}).update(values)
 
-    def take_state(self):
+    def take_state(self) -> tuple[list[tuple[int, float, float | None, str | None]],
+                                  list[tuple[int, str]]]:
         """([(task id, done, total, message)], [(task id, facet json)]), emptying both."""
         with self._lock:
             progress, self._progress = self._progress, {}
@@ -41,7 +48,7 @@ class LogBuffer:
         return ([(tid, *p) for tid, p in progress.items()],
                 [(tid, to_json_text(f, "facet")) for tid, f in facets.items()])
 
-    def add(self, line):
+    def add(self, line: str) -> None:
         task_id = self.task_id
         if task_id is None:     # a thread still printing after its task ended
             return
@@ -49,18 +56,18 @@ class LogBuffer:
         with self._lock:
             self._lines.append((task_id, time.time(), line))
 
-    def take_all(self):
+    def take_all(self) -> tuple[list[int], list[float], list[str]]:
         """([task ids], [timestamps], [lines]) of everything buffered, emptying it."""
         with self._lock:
             lines, self._lines = self._lines, []
         return [i for i, _, _ in lines], [t for _, t, _ in lines], [l for _, _, l in lines]
 
-    def pending(self):
+    def pending(self) -> bool:
         """Anything to write: log lines, progress or facet."""
         return bool(self._lines or self._progress or self._facets)
 
 
-def storable(text):
+def storable(text: str) -> str:
     """`text` as PostgreSQL can store it: NUL and lone surrogates (undecodable bytes
     from a file name, say) become U+FFFD; everything else stays as written."""
     text = text.replace("\x00", "\ufffd")
@@ -74,15 +81,15 @@ def storable(text):
 class _LineWriter(io.TextIOBase):
     """A text stream that turns writes into log lines (partial lines wait for '\\n')."""
 
-    def __init__(self, buffer, tee=None):
+    def __init__(self, buffer: LogBuffer, tee: TextIO | None = None) -> None:
         self._buffer = buffer
         self._partial = ""
         self._tee = tee
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         if self._tee is not None:
             self._tee.write(text)
         lines = (self._partial + text).split("\n")
@@ -91,23 +98,23 @@ class _LineWriter(io.TextIOBase):
             self._buffer.add(line)
         return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
         if self._tee is not None:
             self._tee.flush()
 
-    def close_line(self):
+    def close_line(self) -> None:
         if self._partial:
             self._buffer.add(self._partial)
             self._partial = ""
 
 
 class _BufferHandler(logging.Handler):
-    def __init__(self, buffer, level):
+    def __init__(self, buffer: LogBuffer, level: int) -> None:
         super().__init__(level)
         self._buffer = buffer
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         try:
             for line in self.format(record).split("\n"):
                 self._buffer.add(line)
@@ -118,7 +125,8 @@ class _BufferHandler(logging.Handler):
 class TaskRun:
     """The running task handed to an operation."""
 
-    def __init__(self, tid, operation, input, raw_input, metadata, attempt, buffer):
+    def __init__(self, tid: int, operation: str, input: Any, raw_input: bytes | None,
+                 metadata: dict | None, attempt: int, buffer: LogBuffer) -> None:
         self.id = tid
         self.operation = operation
         self._input = input
@@ -126,15 +134,15 @@ class TaskRun:
         self.metadata = metadata
         self.attempt = attempt
         self._buffer = buffer
-        self._output = None
-        self._raw_output = None
+        self._output: str | None = None
+        self._raw_output: bytes | None = None
 
     @property
-    def input(self):
+    def input(self) -> Any:
         """The JSON input, or the raw bytes when the task was given `rawinput`."""
         return self.raw_input if self.raw_input is not None else self._input
 
-    def save_output(self, value, raw=False):
+    def save_output(self, value: Any, raw: bool = False) -> None:
         """Record the task's output: JSON-serialisable data, or bytes with raw=True."""
         if raw:
             if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -143,7 +151,8 @@ class TaskRun:
         else:
             self._output, self._raw_output = to_json_text(value, "output"), None
 
-    def progress(self, done, total=None, message=None):
+    def progress(self, done: float, total: float | None = None,
+                 message: str | None = None) -> None:
         """Say how far the task is: `done` out of `total` (any unit), and a short note.
         Cheap to call often: the latest value reaches the database a few times a second.
         """
@@ -153,17 +162,18 @@ class TaskRun:
         self._buffer.set_progress(self.id, float(done),
                                   float(total) if total is not None else None, note)
 
-    def update_facet(self, **values):
+    def update_facet(self, **values: Any) -> None:
         """Publish JSON results while running (merged into the task's facet)."""
         to_json_text(values, "facet")       # refuse what cannot be stored, here and now
         self._buffer.merge_facet(self.id, values)
 
-    def log(self, *parts):
+    def log(self, *parts: Any) -> None:
         """Write one line to the task's log (without capturing anything)."""
         self._buffer.add(" ".join(str(p) for p in parts))
 
     @contextlib.contextmanager
-    def capturelogs(self, std=False, level=logging.INFO, tee=False):
+    def capturelogs(self, std: bool = False, level: int = logging.INFO,
+                    tee: bool = False) -> Iterator[TaskRun]:
         """Send `logging` records (at `level` and above) and, with std=True, stdout and
         stderr to the task's log. With tee=True the worker's own streams still get them.
         """
@@ -189,7 +199,7 @@ class TaskRun:
             root.removeHandler(handler)
             root.setLevel(saved_level)
 
-    def result(self):
+    def result(self) -> tuple[str | None, bytes | None]:
         """(json output text or None, raw bytes or None)."""
         return self._output, self._raw_output
 

@@ -13,48 +13,19 @@ them (`missed_count`, `last_missed`) and the monitor logs them, so nothing goes 
 import hashlib
 import json
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime, timedelta
 from itertools import islice
 
 from . import cron, tasks
 from .errors import BadInput, JobconsoleError, NotFound
 from .operations import resolve_operation
+from .records import MISSED_POLICIES, ScheduleInfo
 
 log = logging.getLogger("jobconsole.schedules")
 
-MISSED_POLICIES = ("once", "skip")
 _MOST = 1000      # fire times handled or counted per schedule and turn
 _PLAN_HOURS = 24 * 366
-
-
-@dataclass(frozen=True)
-class ScheduleInfo:
-    id: int
-    operation: str
-    domain: str
-    host: str | None
-    rule: str
-    timezone: str
-    input: object
-    raw_input: bytes | None
-    owner: str | None
-    metadata: dict | None
-    priority: int
-    missed: str                      # the policy for missed fire times: 'once' or 'skip'
-    paused: bool
-    next_fire: datetime
-    last_fire: datetime | None
-    last_task_id: int | None
-    missed_count: int
-    last_missed: datetime | None
-    last_error: str | None
-    created: datetime
-    last_task_status: str | None     # the status of the task its last firing made
-
-    def as_json(self):
-        return tasks.json_ready(self)
-
 
 _COLUMNS = ", ".join(f"s.{f.name}" for f in fields(ScheduleInfo)[:-1]) + ", t.status"
 _SELECT = (f"select {_COLUMNS} from jobconsole.schedule s "
@@ -72,12 +43,8 @@ def prepare(conn, operation, rule, *, input=None, rawinput=None, domain=None, ho
     tasks.check_priority(priority)
     if missed not in MISSED_POLICIES:
         raise BadInput(f"missed must be one of {', '.join(MISSED_POLICIES)}, got {missed!r}")
-    if rawinput is not None and input is not None:
-        raise BadInput("give input or rawinput, not both")
-    if rawinput is not None and not isinstance(rawinput, (bytes, bytearray, memoryview)):
-        raise BadInput("rawinput must be bytes")
-    raw = bytes(rawinput) if rawinput is not None else None
-    json_input = tasks.to_json_text(input) if raw is None else None
+    value, is_raw = tasks.one_input(input, rawinput)
+    (json_input,), (raw,) = tasks.encode_inputs([value], is_raw)
     meta = tasks.to_json_text(metadata, "metadata") if metadata is not None else None
     domain = resolve_operation(conn, operation, domain, host)[0]
     # the input as jsonb will hold it: keys sorted, and all of them text

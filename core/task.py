@@ -1,73 +1,79 @@
 """A handle on a task, for the code that scheduled it: read its state, wait, abort."""
+from __future__ import annotations
+
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from . import db, tasks
-from .tasks import FINISHED
+from .records import FINISHED, TaskInfo
 
 
 class Task:
     """A task in the database. Every attribute read asks the database afresh."""
 
-    def __init__(self, dsn, tid):
+    def __init__(self, dsn: str, tid: int):
         self.dsn = dsn
         self.id = tid
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<Task {self.id}>"
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Task) and (self.dsn, self.id) == (other.dsn, other.id)
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.dsn, self.id))
 
-    def info(self):
+    def info(self) -> TaskInfo:
+        """Everything about the task but its log, as it is now."""
         with db.pooled(self.dsn) as conn:
             return tasks.get(conn, self.id)
 
     @property
-    def state(self):
+    def state(self) -> str:
         return self.info().status
 
     status = state
 
     @property
-    def output(self):
+    def output(self) -> Any:
         info = self.info()
         return info.raw_output if info.raw_output is not None else info.output
 
     @property
-    def input(self):
+    def input(self) -> Any:
         info = self.info()
         return info.raw_input if info.raw_input is not None else info.input
 
     @property
-    def traceback(self):
+    def traceback(self) -> str | None:
         return self.info().traceback
 
     @property
-    def error_kind(self):
+    def error_kind(self) -> str | None:
         return self.info().error_kind
 
     @property
-    def metadata(self):
+    def metadata(self) -> dict | None:
         return self.info().metadata
 
-    def dependencies(self):
+    def dependencies(self) -> tuple[list[int], list[int]]:
         """(ids of the tasks this one waits for, ids of the tasks waiting for it)."""
         with db.pooled(self.dsn) as conn:
             return tasks.dependencies(conn, self.id)
 
-    def logs(self, fromid=None):
-        """[(id, line)] in order; `fromid` returns only the lines after that id."""
+    def logs(self, fromid: int | None = None, limit: int | None = None) -> list[tuple[int, str]]:
+        """[(id, line)] in order; `fromid` returns only the lines after that id, and
+        `limit` at most that many."""
         with db.pooled(self.dsn) as conn:
-            return tasks.logs(conn, self.id, after=fromid or 0)
+            return tasks.logs(conn, self.id, after=fromid or 0, limit=limit)
 
-    def abort(self):
+    def abort(self) -> str:
         with db.pooled(self.dsn) as conn:
             return tasks.abort(conn, self.id)
 
-    def join(self, timeout=None):
+    def join(self, timeout: float | None = None) -> Task:
         """Wait until the task is done, failed or aborted; returns self.
 
         Woken by the task's status notifications; a poll every second guards against
@@ -82,7 +88,7 @@ class Task:
                 self._wait_for_news(conn, deadline)
         return self
 
-    def _wait_for_news(self, conn, deadline):
+    def _wait_for_news(self, conn: Any, deadline: float | None) -> None:
         """Until a status notification names this task, for a second at most."""
         end = time.monotonic() + 1.0
         if deadline is not None:
@@ -93,7 +99,7 @@ class Task:
                 if note.payload == "*" or ids in note.payload.split(","):
                     return
 
-    def follow(self, fromid=None, poll=1.0):
+    def follow(self, fromid: int | None = None, poll: float = 1.0) -> Iterator[tuple[int, str]]:
         """Yield (id, line) of the log as it is written, until the task has finished.
 
         Woken by `jobconsole_log` notifications; `poll` seconds is the safety net.

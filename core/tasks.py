@@ -1,76 +1,18 @@
-"""Tasks in the database: create, read, list, abort, relaunch, delete."""
+"""Tasks in the database: create, read, list, abort, relaunch, delete.
+
+The statements that change a task's status are in transitions.py; this module checks
+what callers give and runs them.
+"""
 import json
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import datetime
 
+from . import db, transitions
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
+from .records import LIVE_MONITOR, TASK_STATUSES, TaskInfo
 from .registry import check_retries, check_seconds
-
-FINISHED = ("done", "failed", "aborted")
-STATUSES = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    id: int
-    operation: str
-    domain: str
-    host: str | None
-    status: str
-    input: object
-    raw_input: bytes | None
-    output: object
-    raw_output: bytes | None
-    error_kind: str | None
-    traceback: str | None
-    owner: str | None
-    metadata: dict | None
-    priority: int
-    timeout: float | None
-    attempt: int
-    retries: int
-    worker_id: int | None
-    queued: datetime
-    claimed: datetime | None
-    started: datetime | None
-    finished: datetime | None
-    run_at: datetime | None       # a delayed start: 'waiting' until then
-    backoff: float                # seconds before a retry, doubled at each attempt
-    retry_on: list                # the error kinds that retry
-    progress_done: float | None
-    progress_total: float | None
-    progress_message: str | None
-    facet: dict | None            # free results the task published while running
-    has_dependents: bool
-    schedule_id: int | None       # the schedule that made it
-    fire_time: datetime | None    # the fire time it was made for (none: run by hand)
-    workflow: str | None          # the group of tasks it belongs to
-
-    @property
-    def progress(self):
-        """Done as a fraction of total (0..1), or None when the task gave no total."""
-        if self.progress_done is None or not self.progress_total:
-            return None
-        return max(0.0, min(1.0, self.progress_done / self.progress_total))
-
-    def as_json(self):
-        return json_ready(self)
-
-
-def json_ready(record):
-    """A dataclass record as a JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
-    out = {}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        if isinstance(value, (bytes, memoryview)):
-            value = f"<{len(value)} bytes>"
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        out[f.name] = value
-    return out
-
 
 COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 
@@ -113,6 +55,23 @@ def _instead(what):
 _JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
+def one_input(input, rawinput):
+    """(the input, whether it is raw bytes) of a call that takes input= or rawinput=."""
+    if rawinput is not None and input is not None:
+        raise BadInput("give input or rawinput, not both")
+    return (rawinput, True) if rawinput is not None else (input, False)
+
+
+def encode_inputs(inputs, raw=False):
+    """([JSON text or None], [bytes or None]): each input as its jsonb or bytea column
+    stores it, or BadInput for what neither can take."""
+    if raw:
+        if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
+            raise BadInput("rawinput must be bytes")
+        return [None] * len(inputs), [bytes(i) for i in inputs]
+    return [to_json_text(i) for i in inputs], [None] * len(inputs)
+
+
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
            backoff=None, retry_on=None, depends_on=(), workflow=None, fired=None):
@@ -123,12 +82,7 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     second query find out why. `fired` is (schedule id, fire time) for a schedule's
     task: if that fire time already has its task, nothing is inserted and [] returned.
     """
-    if raw:
-        if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
-            raise BadInput("rawinput must be bytes")
-        json_inputs, raw_inputs = [None] * len(inputs), [bytes(i) for i in inputs]
-    else:
-        json_inputs, raw_inputs = [to_json_text(i) for i in inputs], [None] * len(inputs)
+    json_inputs, raw_inputs = encode_inputs(inputs, raw)
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
     check_priority(priority)
     check_seconds(timeout, "timeout", zero_ok=False)
@@ -167,10 +121,8 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
                 "select t, p from unnest(%s::bigint[]) t, unnest(%s::bigint[]) p", (ids, parents))
             gone = [p for p, s in states.items() if s in ("failed", "aborted")]
             if gone:
-                conn.execute(
-                    "update jobconsole.task set status = 'failed', error_kind = 'dependency', "
-                    "traceback = %s, finished = now() where id = any(%s)",
-                    (f"task {gone[0]}, which it depends on, was {states[gone[0]]}", ids))
+                conn.execute(transitions.FAIL_BORN_ORPHANS, (
+                    f"task {gone[0]}, which it depends on, was {states[gone[0]]}", ids))
         return ids
     return _insert(conn, operation, domain, host, params, json_inputs, raw_inputs)
 
@@ -181,7 +133,7 @@ def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
         params["inputs"], params["raws"] = json_inputs, raw_inputs
     else:
         params["input"], params["raw"] = json_inputs[0], raw_inputs[0]
-    rows = conn.execute(_INSERTS[many, fired], params).fetchall()
+    rows = conn.execute(transitions.ENQUEUE[many, fired], params).fetchall()
     if not rows and json_inputs:
         # the operation is unknown or in several domains: this raises the precise error;
         # if it does not, a fired task's fire time had its task already
@@ -189,97 +141,11 @@ def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
     return [r[0] for r in rows]
 
 
-# The operation's domain and defaults, if it resolves to exactly one domain (else no
-# row: nothing is inserted). Several hosts may register it: they share the domain.
-_OPERATION = """
-with one as (
-    select min(domain) as domain, min(timeout) as timeout, min(retries) as retries,
-           min(backoff) as backoff, min(retry_on) as retry_on,
-           -- the server's clock decides when a delayed task is due, not the caller's
-           coalesce(%(run_at)s::timestamptz,
-                    now() + make_interval(secs => %(delay)s::float8)) as run_at
-    from jobconsole.operation
-    where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
-      and (%(host)s::text is null or host = %(host)s)
-    -- one domain; count(distinct domain) = 1 said the same but sorts, a tenth of
-    -- the cost of enqueueing one task
-    having min(domain) = max(domain)
-)
-"""
-_COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
-               "timeout, retries, run_at, status, backoff, retry_on, workflow")
-_VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
-           "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
-           "coalesce(%(retries)s::int, one.retries), one.run_at, "
-           "case when one.run_at > now() or %(blocked)s then 'waiting' else 'queued' end, "
-           "coalesce(%(backoff)s::float8, one.backoff), "
-           "coalesce(%(retry_on)s::text[], one.retry_on), %(workflow)s")
-
-
-def _insert_sql(many, fired):
-    columns, values, conflict = _COLUMNS_IN, _VALUES, ""
-    if fired:
-        columns += ", schedule_id, fire_time"
-        values += ", %(schedule_id)s, %(fire_time)s"
-        conflict = "on conflict (schedule_id, fire_time) where fire_time is not null do nothing"
-    if not many:
-        # one row: the insert trigger announces it (cheaper than doing it here)
-        values = values.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")
-        return _OPERATION + f"""insert into jobconsole.task ({columns})
-select {values} from one
-{conflict}
-returning id
-"""
-    # many rows: the statement announces them, once per domain, and the trigger (one
-    # call per row) stands aside, told so by a setting read before any row is inserted
-    values = values.format(input="u.i", raw="u.r")
-    return _OPERATION + f""", announce as (
-    select set_config('jobconsole.insert_announced', statement_timestamp()::text, true)
-), ins as (
-    insert into jobconsole.task ({columns})
-    select {values}
-    from one, announce, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[])
-         with ordinality as u(i, r, n)
-    order by u.n
-    {conflict}
-    returning id, domain, status
-), told as (
-    select pg_notify(case when q then 'jobconsole_queued' else 'jobconsole_task' end,
-                     case when q then domain else 'new' end)
-    from (select distinct domain, status = 'queued' as q from ins) d
-)
-select id from ins where (select count(*) from told) >= 0   -- runs told
-"""
-
-
-_INSERTS = {(many, fired): _insert_sql(many, fired)
-            for many in (False, True) for fired in (False, True)}
-
-
 def get(conn, tid):
     row = conn.execute(f"select {COLUMNS} from jobconsole.task where id = %s", (tid,)).fetchone()
     if row is None:
         raise NotFound(f"no task {tid}")
     return TaskInfo(*row)
-
-
-def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None, workflow=None,
-               limit=100, before=None):
-    """Newest first; `before` is the keyset cursor (an id) for the next page."""
-    if status is not None and status not in STATUSES:
-        raise BadInput(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
-    rows = conn.execute(
-        f"select {COLUMNS} from jobconsole.task where true "
-        "and (%(status)s::text is null or status = %(status)s) "
-        "and (%(domain)s::text is null or domain = %(domain)s) "
-        "and (%(owner)s::text is null or owner = %(owner)s) "
-        "and (%(operation)s::text is null or operation = %(operation)s) "
-        "and (%(workflow)s::text is null or workflow = %(workflow)s) "
-        "and (%(before)s::bigint is null or id < %(before)s) "
-        "order by id desc limit %(limit)s",
-        dict(status=status, domain=domain, owner=owner, operation=operation,
-             workflow=workflow, before=before, limit=limit)).fetchall()
-    return [TaskInfo(*r) for r in rows]
 
 
 def abort(conn, tid):
@@ -293,13 +159,7 @@ def abort(conn, tid):
     within the group's first 50 ms (see core/worker.py).
     """
     with conn.transaction():
-        row = conn.execute(
-            "update jobconsole.task set "
-            "status = case when started is not null then 'aborting' else 'aborted' end, "
-            "error_kind = 'abort', "
-            "finished = case when started is not null then null else now() end "
-            "where id = %s and status in ('waiting', 'queued', 'running') returning status",
-            (tid,)).fetchone()
+        row = conn.execute(transitions.ABORT, (tid,)).fetchone()
         if row is None:
             current = get(conn, tid).status
             if current in ("aborting", "aborted"):
@@ -316,23 +176,12 @@ def promote_due(conn, limit=1000):
     Any monitor may run it, as often as it likes: SKIP LOCKED lets several share the
     work, and the status trigger wakes the workers of the domains concerned.
     """
-    return conn.execute(
-        "update jobconsole.task set status = 'queued' where id in ("
-        "select t.id from jobconsole.task t where t.status = 'waiting' and t.run_at <= now() "
-        "and not exists (select from jobconsole.dependency d join jobconsole.task p "
-        "on p.id = d.depends_on where d.task_id = t.id and p.status <> 'done') "
-        "order by t.run_at limit %s for update skip locked)", (limit,)).rowcount
+    return conn.execute(transitions.PROMOTE_DUE, (limit,)).rowcount
 
 
 def relaunch(conn, tid):
     """A new task with the same operation, input and settings; returns its id."""
-    row = conn.execute(
-        "insert into jobconsole.task (operation, domain, host, input, raw_input, owner, "
-        "metadata, priority, timeout, retries, backoff, retry_on, workflow) "
-        "select operation, domain, host, input, raw_input, owner, metadata, priority, "
-        "timeout, retries, backoff, retry_on, workflow from jobconsole.task where id = %s "
-        "returning id",
-        (tid,)).fetchone()
+    row = conn.execute(transitions.RELAUNCH, (tid,)).fetchone()
     if row is None:
         raise NotFound(f"no task {tid}")
     return row[0]
@@ -340,9 +189,7 @@ def relaunch(conn, tid):
 
 def delete(conn, tid):
     """Delete a task that is not running (queued, waiting or finished), with its logs."""
-    row = conn.execute(
-        "delete from jobconsole.task where id = %s and status not in ('running', 'aborting') "
-        "returning id", (tid,)).fetchone()
+    row = conn.execute(transitions.DELETE, (tid,)).fetchone()
     if row is None:
         status = get(conn, tid).status
         raise Conflict(f"task {tid} is {status}: abort it first")
@@ -367,11 +214,10 @@ def logs(conn, tid, after=0, limit=None):
 def vacuum(conn, days):
     """Delete tasks finished more than `days` days ago, and ended workers and monitors."""
     with conn.transaction():
-        tasks = conn.execute(
-            "delete from jobconsole.task where status in ('done', 'failed', 'aborted') "
-            "and finished < now() - make_interval(days => %s)", (days,)).rowcount
+        tasks = conn.execute(transitions.VACUUM, dict(days=days)).rowcount
         monitors = conn.execute(
-            "delete from jobconsole.monitor where status in ('stopped', 'dead') "
+            "delete from jobconsole.monitor where status not in "
+            f"{db.sql_list(LIVE_MONITOR)} "
             "and coalesce(finished, heartbeat) < now() - make_interval(days => %s)",
             (days,)).rowcount
     return {"tasks": tasks, "monitors": monitors}
@@ -382,29 +228,48 @@ SORTABLE = ("id", "status", "operation", "domain", "owner", "priority", "queued"
 NULLABLE = ("owner", "started", "finished", "worker_id")
 
 
-def window(conn, *, text=None, owner=None, sort="id", descending=True, limit=200,
-           newest=None):
-    """The rows a view shows: filtered by `text` (a substring of id, status, operation,
-    domain, owner or workflow; a leading '!' inverts it), sorted by a column, at most
-    `limit`; with `newest`, only among the tasks with the `newest` highest ids."""
+# What a view's filter text is searched in.
+_SEARCHED = ("(id::text || ' ' || status || ' ' || operation || ' ' || domain || ' ' "
+             "|| coalesce(owner, '') || ' ' || coalesce(workflow, ''))")
+
+
+def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
+               workflow=None, text=None, sort="id", descending=True, limit=100,
+               before=None, newest=None):
+    """Tasks with these column values, newest first (or sorted by `sort`), at most
+    `limit`. `text` is a view's filter: a substring of id, status, operation, domain,
+    owner or workflow, a leading '!' inverting it. `before` is the keyset cursor (an
+    id: the page after it); with `newest`, only the tasks with the `newest` highest ids
+    are searched (a view's widening search)."""
+    if status is not None and status not in TASK_STATUSES:
+        raise BadInput(f"unknown status {status!r} (one of {', '.join(TASK_STATUSES)})")
     if sort not in SORTABLE:
         raise BadInput(f"cannot sort tasks by {sort!r} (one of {', '.join(SORTABLE)})")
+    # only the conditions given: a query that names what it filters is planned for it
+    where, params = [], dict(limit=limit)
+    for column, value in (("status", status), ("domain", domain), ("owner", owner),
+                          ("operation", operation), ("workflow", workflow)):
+        if value is not None:
+            where.append(f"{column} = %({column})s")
+            params[column] = value
+    if before is not None:
+        where.append("id < %(before)s")
+        params["before"] = before
+    if newest is not None:
+        where.append("id > (select max(id) from jobconsole.task) - %(newest)s")
+        params["newest"] = newest
     pattern, invert = substring_filter(text)
+    if pattern is not None:
+        where.append(f"({_SEARCHED} ilike %(pattern)s) <> %(invert)s")
+        params.update(pattern=pattern, invert=invert)
     direction = "desc" if descending else "asc"
     # "nulls last" only where there can be nulls: on a not-null column it would stop
     # the planner from walking an index (the primary key, or status's) in order
     nulls = " nulls last" if sort in NULLABLE else ""
     rows = conn.execute(
-        f"select {COLUMNS} from jobconsole.task where true "
-        "and (%(owner)s::text is null or owner = %(owner)s) "
-        "and (%(newest)s::bigint is null or "
-        "     id > (select max(id) from jobconsole.task) - %(newest)s) "
-        "and (%(pattern)s::text is null or ((id::text || ' ' || status || ' ' || operation "
-        "|| ' ' || domain || ' ' || coalesce(owner, '') || ' ' || coalesce(workflow, '')) "
-        "ilike %(pattern)s) <> %(invert)s) "
+        f"select {COLUMNS} from jobconsole.task where {' and '.join(where) or 'true'} "
         f"order by {sort} {direction}{nulls}, id {direction} limit %(limit)s",
-        dict(owner=owner, pattern=pattern, invert=invert, limit=limit,
-             newest=newest)).fetchall()
+        params).fetchall()
     return [TaskInfo(*r) for r in rows]
 
 

@@ -1,12 +1,16 @@
 """Change notifications for live views: what changed, not the data itself.
 
 A `Watcher` holds one LISTENing connection and reports which kinds of data changed
-('task', 'log', 'worker', 'monitor', 'operation', 'schedule') since the last call, so that a view
-re-reads only what it shows. It blocks: run it off any UI thread.
+('task', 'log', 'worker', 'monitor', 'operation', 'schedule') since the last call, so
+that a view re-reads only what it shows. It blocks: run it off any UI thread. A lost
+connection raises DatabaseUnavailable, and the next `wait` opens a new one.
 """
 import time
 
+import psycopg
+
 from . import db
+from .errors import DatabaseUnavailable, first_line
 
 _CHANNELS = {
     "jobconsole_task": "task",
@@ -43,11 +47,15 @@ class Watcher:
             self.open()
         changed = set()
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            for note in list(self.conn.notifies(timeout=left, stop_after=1)):
-                changed.add(_CHANNELS[note.channel] or note.payload)
-            if changed:
-                deadline = min(deadline, time.monotonic() + settle)
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                for note in list(self.conn.notifies(timeout=left, stop_after=1)):
+                    changed.add(_CHANNELS[note.channel] or note.payload)
+                if changed:
+                    deadline = min(deadline, time.monotonic() + settle)
+        except psycopg.OperationalError as exc:
+            self.close()
+            raise DatabaseUnavailable(f"lost the database: {first_line(exc)}") from None
         return changed
 
     def __enter__(self):

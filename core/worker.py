@@ -4,10 +4,10 @@ Started by its monitor as `python -m jobconsole.worker WORKER_ID` with $JOBCONSO
 
 The hot path, and why it looks like this. On a real disk a durable commit costs more
 than running a small task, so a worker commits durably once per *claim*, and claims a
-few tasks ahead when the queue is deep and tasks are quick (`_CLAIM`). A claimed task
-is 'running' with `started` null: it waits in the worker's hand. Each task then costs
-one statement (`_STEP`): record the previous task's result and log tail, and mark the
-next one started, committed without waiting for the disk. What that trades, and only
+few tasks ahead when the queue is deep and tasks are quick (`transitions.CLAIM`). A
+claimed task is 'running' with `started` null: it waits in the worker's hand. Each task
+then costs one statement (`transitions.STEP`): record the previous task's result and
+log tail, and mark the next one started, committed without waiting for the disk. What that trades, and only
 on a crash of the PostgreSQL server itself: the last fraction of a second of results
 may be lost, and those tasks end as crashes; none is ever silently run twice, because
 its claim was durable. Everything stays correct on crashes of workers and monitors.
@@ -44,7 +44,7 @@ import traceback
 
 import psutil
 
-from . import db, registry
+from . import db, registry, transitions
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
 
@@ -55,99 +55,6 @@ GROUP = MAX_AHEAD       # tiny tasks started and recorded together: a whole clai
 TINY = 0.002            # seconds: tasks this fast (on average) are run in groups
 GROUP_SPAN = 0.05       # seconds a group may run before what remains of it goes back: its
                         # tasks' timeouts count from its start, and its results wait
-
-# `me` locks this worker's row first: a monitor that is killing this worker holds that
-# lock, so a statement racing with the kill waits, then finds the worker no longer
-# running and neither records nor claims anything. One statement, one round trip: when
-# it claims something, it makes its own commit durable (the session's steps do not wait
-# for the disk) and announces what it claimed (the session's trigger stands aside).
-_CLAIM = """
-with me as (
-    select id from jobconsole.worker where id = %(wid)s and status = 'running' for update
-), next as (
-    select id from jobconsole.task
-    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
-      and operation = any(%(ops)s) and exists (select from me)
-    order by priority desc, id
-    limit %(n)s
-    for update skip locked
-), claimed as (
-    update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
-    from next where t.id = next.id
-    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
-), told as (
-    select pg_notify('jobconsole_task', string_agg(id::text, ',')),
-           set_config('synchronous_commit', 'on', true)
-    from claimed
-    having count(*) > 0
-)
-select * from claimed where (select count(*) from told) >= 0   -- runs told
-"""
-
-# This session sets jobconsole.notifies_itself, so the task trigger stands aside and
-# the statement announces its changes itself: a plain pg_notify is far cheaper than
-# the trigger's transition tables, and this statement runs once per task.
-_STEP = """
-with me as (
-    update jobconsole.worker set runs = runs + %(finished)s, task_id = %(current)s
-    where id = %(wid)s and status = 'running'
-    returning id
-), {logged}results as (
-    select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::jsonb[],
-                         %(raws)s::bytea[], %(kinds)s::text[], %(tracebacks)s::text[])
-        as r(id, status, output, raw_output, kind, traceback)
-), finish as (
-    -- an abort or timeout requested while the task ran wins over its result
-    update jobconsole.task t set
-        status = case when t.status = 'aborting' then
-                     case when t.error_kind = 'timeout' then 'failed' else 'aborted' end
-                 else r.status end,
-        output = r.output,
-        raw_output = r.raw_output,
-        error_kind = case when t.status = 'aborting' then t.error_kind else r.kind end,
-        traceback = case when t.status = 'aborting' then t.traceback else r.traceback end,
-        finished = now()
-    from results r
-    where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
-      and exists (select from me)
-), started as (
-    update jobconsole.task set started = now()
-    where id = any(%(next)s::bigint[]) and worker_id = %(wid)s and status = 'running'
-      and started is null and exists (select from me)
-    returning id
-)
-select exists (select from me), array(select id from started),
-       case when %(notify)s <> '' then pg_notify('jobconsole_task', %(notify)s) end
-"""
-_LOGGED = """logged as (
-    insert into jobconsole.log (task_id, ts, line)
-    select u.task, to_timestamp(u.t), u.l
-    from unnest(%(log_tasks)s::bigint[], %(ts)s::float8[], %(lines)s::text[]) as u(task, t, l)
-    where exists (select from me)
-), """
-# the log insert (and its trigger) only when there are lines to write
-_STEP_LOGGED, _STEP = _STEP.format(logged=_LOGGED), _STEP.format(logged="")
-
-# Tasks of a group marked started but whose code has not begun. Every SET expression
-# reads the row as it was: an abort that came meanwhile makes it 'aborted' (it never
-# ran); anything else (a timeout counted from the group's start) is undone and queued.
-_GIVE_BACK_STARTED = """
-with back as (
-    update jobconsole.task set
-        status = case when error_kind = 'abort' then 'aborted' else 'queued' end,
-        finished = case when error_kind = 'abort' then now() end,
-        error_kind = case when error_kind = 'abort' then 'abort' end,
-        traceback = null,
-        worker_id = case when error_kind = 'abort' then worker_id end,
-        claimed = case when error_kind = 'abort' then claimed end,
-        started = null
-    where id = any(%(ids)s) and worker_id = %(wid)s and status in ('running', 'aborting')
-    returning status
-)
-select pg_notify('jobconsole_queued', %(domain)s)
-where exists (select from back where status = 'queued')
-"""
-
 
 class Worker:
     def __init__(self, worker_id, dsn, timing=None):
@@ -181,7 +88,7 @@ class Worker:
         self.max_runs = options.get("max_runs")
         self.max_mem = options.get("max_mem")
         # off for this session's steps; each claim switches it back on for its own
-        # statement (see the module's docstring and _CLAIM)
+        # statement (see the module's docstring and transitions.CLAIM)
         self.conn.execute("set synchronous_commit = off")
         self.conn.execute("set jobconsole.notifies_itself = on")
         self.conn.execute("listen jobconsole_queued")
@@ -295,7 +202,7 @@ class Worker:
             notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
         try:
             alive, started, _ = conn.execute(
-                _STEP_LOGGED if lines else _STEP, params).fetchone()
+                transitions.STEP_LOGGED if lines else transitions.STEP, params).fetchone()
         except BaseException:
             # not recorded: the next step records them (the companion survives errors)
             self.results[:0] = results
@@ -304,7 +211,7 @@ class Worker:
 
     def claim(self):
         """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""
-        rows = self.conn.execute(_CLAIM, dict(
+        rows = self.conn.execute(transitions.CLAIM, dict(
             wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
             n=self.ahead)).fetchall()
         rows.sort(key=lambda r: (-r[0], r[1]))
@@ -345,15 +252,11 @@ class Worker:
             self.group.clear()
         conn = conn or self.conn
         if hand:
-            # announced here too: the trigger stands aside on the worker's own connection
-            conn.execute(
-                "with back as (update jobconsole.task set status = 'queued', worker_id = null, "
-                "claimed = null where id = any(%s) and worker_id = %s and status = 'running' "
-                "and started is null returning id) "
-                "select pg_notify('jobconsole_queued', %s) where exists (select from back)",
-                (hand, self.id, self.domain))
+            conn.execute(transitions.GIVE_BACK_HAND,
+                         dict(ids=hand, wid=self.id, domain=self.domain))
         if group:
-            conn.execute(_GIVE_BACK_STARTED, dict(ids=group, wid=self.id, domain=self.domain))
+            conn.execute(transitions.GIVE_BACK_STARTED,
+                         dict(ids=group, wid=self.id, domain=self.domain))
         return hand + group
 
     def wait(self):
@@ -435,10 +338,8 @@ class Companion(threading.Thread):
         with self.worker.flush_lock:
             tasks, ts, lines = self.worker.buffer.take_all()
             if lines:
-                conn.execute(
-                    "insert into jobconsole.log (task_id, ts, line) select u.task, "
-                    "to_timestamp(u.t), u.l from unnest(%s::bigint[], %s::float8[], %s::text[]) "
-                    "as u(task, t, l)", (tasks, ts, lines))
+                conn.execute(transitions.INSERT_LOG,
+                             dict(log_tasks=tasks, ts=ts, lines=lines))
             write_state(conn, *self.worker.buffer.take_state())
 
 

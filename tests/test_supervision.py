@@ -197,7 +197,7 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
     Ending the dead worker waits for it, so what it claimed goes back to the queue."""
     import threading
 
-    from jobconsole import worker
+    from jobconsole import transitions
     from jobconsole.hosts import this_host
     from jobconsole.monitor import Monitor
     admin = psycopg.connect(dsn, autocommit=True)
@@ -210,10 +210,12 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
     holder = psycopg.connect(dsn)        # holds the worker's row, as a heartbeat may
     holder.execute("select from jobconsole.worker where id = %s for update", (wid,))
 
+    claimed = []
+
     def claim():
         with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(worker._CLAIM, dict(wid=wid, domain="default", host=this_host(),
-                                              ops=["double"], n=4)).fetchall()
+            claimed.extend(conn.execute(transitions.CLAIM, dict(
+                wid=wid, domain="default", host=this_host(), ops=["double"], n=4)).fetchall())
     claiming = threading.Thread(target=claim)
     claiming.start()
     time.sleep(0.3)                      # the claim waits for the row lock
@@ -226,6 +228,7 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
     holder.rollback()
     claiming.join(10)
     ending.join(10)
+    assert len(claimed) == 4             # the claim went through before the end
     states = admin.execute("select status, worker_id from jobconsole.task where id = any(%s)",
                            (queued,)).fetchall()
     assert states == [("queued", None)] * 4

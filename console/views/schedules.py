@@ -1,22 +1,18 @@
 """Cron schedules: their rules and next fire times, with run-now, pause and delete."""
 from textual.binding import Binding
 
-from .. import cells
-from ..render import countdown, input_text, last_task, missed, when
+from .. import columns
 from .table_view import TableView
 
 
 class SchedulesView(TableView):
     TITLE = "Schedules"
-    COLUMNS = [("id", "ID"), ("operation", "OPERATION"), ("domain", "DOMAIN"),
-               ("rule", "RULE"), ("zone", "ZONE"), ("next", "NEXT"), ("last", "LAST TASK"),
-               ("missed", "MISSED"), ("owner", "OWNER"), ("input", "INPUT"),
-               ("error", "ERROR")]
+    FIELDS = columns.SCHEDULES
     WATCHES = frozenset({"schedule", "task"})
     BINDINGS = [
         Binding("enter", "open", "Last task", id="schedules.open"),
-        Binding("t", "trigger", "Run now", id="schedules.trigger"),
-        Binding("s", "suspend", "Pause/resume", id="schedules.suspend"),
+        Binding("t", "run_schedule", "Run now", id="schedules.run_schedule"),
+        Binding("s", "pause_schedule", "Pause/resume", id="schedules.pause_schedule"),
         Binding("ctrl+d", "delete", "Delete", id="schedules.delete"),
     ]
 
@@ -36,18 +32,6 @@ class SchedulesView(TableView):
                 if self.matches(s.id, s.operation, s.domain, s.rule, s.owner,
                                 "paused" if s.paused else "active")]
 
-    def cells(self, s):
-        if s.paused:
-            upcoming = cells.cell("paused", "yellow")
-        else:
-            upcoming = cells.cell(f"{when(s.next_fire)} ({countdown(s.next_fire)})")
-        return [cells.cell(s.id), cells.cell(s.operation, "bold"), cells.cell(s.domain),
-                cells.cell(s.rule, "cyan"), cells.cell(s.timezone, "dim"), upcoming,
-                cells.status(s.last_task_status, last_task(s)),
-                cells.cell(missed(s), "red" if s.missed_count else "dim"),
-                cells.cell(s.owner), cells.cell(input_text(s), "dim"),
-                cells.cell(s.last_error, "red")]
-
     def show(self, rows):
         self.shown = {str(s.id): s for s in rows}
         super().show(rows)
@@ -62,13 +46,14 @@ class SchedulesView(TableView):
             from ..task_screen import TaskScreen
             self.app.push_screen(TaskScreen(s.last_task_id))
 
-    def action_trigger(self):
+    def action_run_schedule(self):
         s = self.current()
         if s:
             self.app.confirm_then(f"Run schedule {s.id} ({s.operation}) now, outside its rule?",
                                   "run_schedule", [s.id])
 
-    def action_suspend(self):
+    def action_pause_schedule(self):
+        """Pause the schedule, or resume it if it is paused."""
         s = self.current()
         if s and s.paused:
             self.app.confirm_then(f"Resume schedule {s.id} ({s.operation}) from its next fire "

@@ -5,6 +5,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, Label
 
+from .. import cells
 from ..live_screen import LiveScreen
 from ..widgets.banner import Banner
 from ..widgets.live_table import LiveTable
@@ -15,7 +16,7 @@ PAGE = 100                  # rows fetched at first, and added when the cursor n
 
 
 class TableView(LiveScreen):
-    COLUMNS = []            # [(key, label)]
+    FIELDS = []             # [columns.Column], as the CLI's listing has them
     SORTS = []              # column keys one may sort by, in `<` `>` order
     TITLE = ""
 
@@ -39,7 +40,7 @@ class TableView(LiveScreen):
         with Vertical():
             yield Label(self.TITLE, id="view-title")
             yield Input(placeholder="filter (a leading ! inverts)", id="filter")
-            yield LiveTable(self.COLUMNS, id="table")
+            yield LiveTable(self.columns(), id="table")
         yield StatusBar()
         yield Footer()
 
@@ -76,8 +77,12 @@ class TableView(LiveScreen):
     def key(self, row):
         return row.id
 
+    def columns(self):
+        """[(key, header)] of the table."""
+        return [(c.key, c.header.upper()) for c in self.FIELDS]
+
     def cells(self, row):
-        raise NotImplementedError
+        return [cells.cell(c.text(row), c.style_of(row)) for c in self.FIELDS]
 
     # -- filter and sort ----------------------------------------------------------------
 

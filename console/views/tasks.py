@@ -1,8 +1,7 @@
 """The home view: tasks, newest first, with abort, relaunch and delete on keys."""
 from textual.binding import Binding
 
-from .. import cells
-from ..render import duration, progress, when
+from .. import cells, columns
 from .table_view import TableView
 
 SEARCH_FIRST = 20_000   # a filter first searches the newest this many tasks...
@@ -11,11 +10,7 @@ SEARCH_GROWTH = 5       # ...then this many times more at each step, until enoug
 
 class TasksView(TableView):
     TITLE = "Tasks"
-    COLUMNS = [("mark", " "), ("id", "ID"), ("status", "STATUS"), ("operation", "OPERATION"),
-               ("domain", "DOMAIN"), ("owner", "OWNER"), ("workflow", "WORKFLOW"),
-               ("queued", "QUEUED"),
-               ("duration", "DURATION"), ("progress", "PROGRESS"), ("worker", "WORKER"),
-               ("error", "ERROR")]
+    FIELDS = columns.TASKS
     SORTS = ["id", "status", "operation", "domain", "owner", "queued", "worker_id"]
     WATCHES = frozenset({"task"})
 
@@ -68,14 +63,12 @@ class TasksView(TableView):
         self.span = None        # the next load, when the database is back, reads it all
         self.update_title()
 
+    def columns(self):
+        return [("mark", " ")] + super().columns()
+
     def cells(self, t):
         marked = str(t.id) in self.table.marked
-        return [cells.cell("●" if marked else "", "bold magenta"), cells.cell(t.id),
-                cells.status(t.status), cells.cell(t.operation, "bold"), cells.cell(t.domain),
-                cells.cell(t.owner), cells.cell(t.workflow, "dim"), cells.cell(when(t.queued)),
-                cells.cell(duration(t.started, t.finished)),
-                cells.cell(progress(t, 8), "cyan"), cells.cell(t.worker_id),
-                cells.cell(t.error_kind, "red")]
+        return [cells.cell("●" if marked else "", "bold magenta")] + super().cells(t)
 
     def selected(self):
         """The marked task ids, or the one under the cursor."""

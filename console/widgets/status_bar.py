@@ -2,9 +2,9 @@
 from rich.text import Text
 from textual.widgets import Static
 
-from ..styles import STATUS_STYLES
+from jobconsole.records import TASK_STATUSES
 
-ORDER = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
+from ..styles import STATUS_STYLES
 
 
 class StatusBar(Static):
@@ -20,7 +20,7 @@ class StatusBar(Static):
     def _render_bar(self, _=None):
         app = self.app
         text = Text()
-        for status in ORDER:
+        for status in TASK_STATUSES:
             count = app.counts.get(status, 0)
             if count or status in ("queued", "running", "failed"):
                 text.append(f"{status} ", style=STATUS_STYLES.get(status, ""))

@@ -1,0 +1,110 @@
+"""The columns of each listing, declared once for the console's views and the CLI's
+tables: a column's header, the text it shows of a record, and its colour (which only
+the console uses). Texts are plain and untrusted: the views and the CLI sanitise them.
+"""
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from jobconsole import api
+
+from .render import (countdown, duration, input_text, last_task, missed, progress,
+                     seconds_text, when)
+from .styles import STATUS_STYLES
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    text: Callable[[Any], Any]              # the value shown of a record (None: blank)
+    style: str | Callable[[Any], str] = ""  # a Rich style, or one chosen per record
+
+    def style_of(self, record):
+        return self.style(record) if callable(self.style) else self.style
+
+
+def _status_of(attribute):
+    """The colour of the status in this attribute of a record."""
+    return lambda record: STATUS_STYLES.get(getattr(record, attribute), "")
+
+
+def _heartbeat_style(monitor):
+    # three beats missed: it may be frozen or gone (another monitor reaps it when stale)
+    return "bold red" if monitor.heartbeat_age > 3 * api.timing().heartbeat else "green"
+
+
+def _options(monitor):
+    return " ".join(f"{k.replace('_', '-')}={v}" for k, v in monitor.options.items()
+                    if v is not None)
+
+
+def _next_fire(schedule):
+    if schedule.paused:
+        return "paused"
+    return f"{when(schedule.next_fire)} ({countdown(schedule.next_fire)})"
+
+
+TASKS = [
+    Column("id", "id", lambda t: t.id),
+    Column("status", "status", lambda t: t.status, _status_of("status")),
+    Column("operation", "operation", lambda t: t.operation, "bold"),
+    Column("domain", "domain", lambda t: t.domain),
+    Column("owner", "owner", lambda t: t.owner),
+    Column("workflow", "workflow", lambda t: t.workflow, "dim"),
+    Column("queued", "queued", lambda t: when(t.queued)),
+    Column("duration", "duration", lambda t: duration(t.started, t.finished)),
+    Column("progress", "progress", lambda t: progress(t, 8), "cyan"),
+    Column("worker", "worker", lambda t: t.worker_id),
+    Column("error", "error", lambda t: t.error_kind, "red"),
+]
+
+WORKERS = [
+    Column("id", "id", lambda w: w.id),
+    Column("monitor", "monitor", lambda w: w.monitor_id),
+    Column("host", "host", lambda w: w.host),
+    Column("domain", "domain", lambda w: w.domain),
+    Column("pid", "pid", lambda w: w.pid),
+    Column("status", "status", lambda w: w.status, _status_of("status")),
+    Column("task", "task", lambda w: w.task_id, "bold"),
+    Column("runs", "runs", lambda w: w.runs),
+    Column("mem", "mem", lambda w: f"{w.mem_mb} MB" if w.mem_mb else ""),
+    Column("started", "started", lambda w: when(w.started)),
+    Column("reason", "reason", lambda w: w.reason, "dim"),
+]
+
+MONITORS = [
+    Column("id", "id", lambda m: m.id),
+    Column("host", "host", lambda m: m.host),
+    Column("domain", "domain", lambda m: m.domain),
+    Column("pid", "pid", lambda m: m.pid),
+    Column("status", "status", lambda m: m.status, _status_of("status")),
+    Column("workers", "workers", lambda m: m.workers),
+    Column("heartbeat", "heartbeat", lambda m: f"{seconds_text(m.heartbeat_age)} ago",
+           _heartbeat_style),
+    Column("started", "started", lambda m: when(m.started)),
+    Column("options", "options", _options, "dim"),
+]
+
+SCHEDULES = [
+    Column("id", "id", lambda s: s.id),
+    Column("operation", "operation", lambda s: s.operation, "bold"),
+    Column("domain", "domain", lambda s: s.domain),
+    Column("rule", "rule", lambda s: s.rule, "cyan"),
+    Column("zone", "zone", lambda s: s.timezone, "dim"),
+    Column("next", "next", _next_fire, lambda s: "yellow" if s.paused else ""),
+    Column("last", "last task", last_task, _status_of("last_task_status")),
+    Column("missed", "missed", missed, lambda s: "red" if s.missed_count else "dim"),
+    Column("owner", "owner", lambda s: s.owner),
+    Column("input", "input", input_text, "dim"),
+    Column("error", "error", lambda s: s.last_error, "red"),
+]
+
+OPERATIONS = [
+    Column("id", "id", lambda o: o.id),
+    Column("name", "name", lambda o: o.name, "bold"),
+    Column("domain", "domain", lambda o: o.domain),
+    Column("host", "host", lambda o: o.host),
+    Column("timeout", "timeout", lambda o: f"{o.timeout:g} s" if o.timeout else ""),
+    Column("retries", "retries", lambda o: o.retries),
+    Column("path", "path", lambda o: o.path, "dim"),
+]

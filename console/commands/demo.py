@@ -1,0 +1,32 @@
+"""The demo: the console on a realistic mix of tasks, on the embedded database."""
+import click
+
+from jobconsole import api
+
+from ..demo import queue_mix
+from ..launch import open_console, start_detached_monitor
+
+
+@click.command()
+@click.option("--workers", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--console/--no-console", default=True, show_default=True,
+              help="Open the console on the demo.")
+@click.pass_obj
+def demo(dsn, workers, console):
+    """Register demo operations, start a demo monitor, queue a realistic mix and two
+    cron schedules, and open the console on it."""
+    dsn = api.resolve_dsn(dsn)
+    running = [m for m in api.list_monitors(dsn)
+               if m.domain == "demo" and m.host == api.this_host()]
+    if running:
+        click.echo(f"demo monitor {running[0].id} already runs (pid {running[0].pid})")
+    else:
+        pid, log_path = start_detached_monitor(dsn, "demo", workers=workers)
+        click.echo(f"started a demo monitor (pid {pid}, log {log_path})")
+    queued = queue_mix(dsn)
+    click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}")
+    if console:
+        open_console(dsn)
+
+
+COMMANDS = [demo]

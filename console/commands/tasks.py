@@ -1,0 +1,132 @@
+"""Tasks: queue one, list them, read one and its log, abort, relaunch, delete."""
+import sys
+
+import click
+
+from jobconsole import api
+from jobconsole.records import TASK_STATUSES
+
+from .. import columns, render
+from .common import (EXIT_TASK_FAILED, json_arg, json_option, output, show, task_options,
+                     time_arg)
+
+
+@click.command()
+@click.argument("operation")
+@task_options("the task")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS")
+@click.option("--delay", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Start no sooner than this many seconds from now.")
+@click.option("--at", "run_at", metavar="TIME",
+              help="Start no sooner than this ISO 8601 time (local time if no offset).")
+@click.option("--retries", type=click.IntRange(min=0),
+              help="Retry a failure this many times (default: the operation's).")
+@click.option("--backoff", type=click.FloatRange(min=0), metavar="SECONDS",
+              help="Wait before a retry, doubled at each attempt.")
+@click.option("--after", "depends_on", type=int, multiple=True, metavar="ID",
+              help="Run only once task ID is done (repeat for several).")
+@click.option("--workflow", metavar="NAME", help="Make it part of this group of tasks.")
+@click.option("--wait", is_flag=True, help="Wait for the task; exit 1 unless it is done.")
+@json_option
+@click.pass_obj
+def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority, timeout,
+             delay, run_at, retries, backoff, depends_on, workflow, wait, as_json):
+    """Queue a task of OPERATION and print its id."""
+    task = api.schedule(dsn, operation, json_arg(input_text, "--input"), domain=domain,
+                        host=host, owner=owner, metadata=json_arg(metadata, "--metadata"),
+                        priority=priority, timeout=timeout, delay=delay,
+                        run_at=time_arg(run_at, "--at"), retries=retries, backoff=backoff,
+                        depends_on=depends_on, workflow=workflow)
+    if not wait:
+        click.echo(render.to_json({"id": task.id}) if as_json else task.id)
+        return
+    info = task.join().info()
+    show(info, as_json)
+    if info.status != "done":
+        sys.exit(EXIT_TASK_FAILED)
+
+
+@click.command("list-tasks")
+@click.option("--status", type=click.Choice(TASK_STATUSES))
+@click.option("--domain")
+@click.option("--owner")
+@click.option("--operation")
+@click.option("--workflow", metavar="NAME")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@json_option
+@click.pass_obj
+def list_tasks(dsn, status, domain, owner, operation, workflow, limit, as_json):
+    """Tasks, newest first."""
+    rows = api.list_tasks(dsn, status=status, domain=domain, owner=owner,
+                          operation=operation, workflow=workflow, limit=limit)
+    output(as_json, rows, columns.TASKS)
+
+
+@click.command("show-task")
+@click.argument("task_id", type=int)
+@json_option
+@click.pass_obj
+def show_task(dsn, task_id, as_json):
+    """Everything about one task but its log."""
+    task = api.get_task(dsn, task_id)
+    show(task.info(), as_json, task.dependencies())
+
+
+@click.command("show-workflow")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def show_workflow(dsn, name, as_json):
+    """A workflow's aggregate status and its tasks (those scheduled with --workflow)."""
+    info = api.workflow(dsn, name)
+    rows = api.list_tasks(dsn, workflow=name, limit=1000)
+    if as_json:
+        click.echo(render.to_json({**info.as_json(), "tasks": [t.as_json() for t in rows]}))
+        return
+    click.echo(f"workflow {api.sanitize(name)}: {info.summary}")
+    click.echo(render.table(["id", "status", "operation", "queued", "duration", "error"],
+                            [[t.id, t.status, t.operation, render.when(t.queued),
+                              render.duration(t.started, t.finished), t.error_kind]
+                             for t in reversed(rows)]))
+
+
+@click.command("log-task")
+@click.argument("task_id", type=int)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing until the task finishes.")
+@click.pass_obj
+def log_task(dsn, task_id, follow):
+    """Print a task's log."""
+    task = api.get_task(dsn, task_id)
+    lines = task.follow() if follow else task.logs()
+    for _, line in lines:
+        click.echo(api.sanitize(line))
+
+
+@click.command("abort-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def abort_task(dsn, task_id):
+    """Abort a task: a queued one never runs, a running one's worker is killed."""
+    status = api.abort(dsn, task_id)
+    click.echo(f"task {task_id} {status}")
+
+
+@click.command("relaunch-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def relaunch_task(dsn, task_id):
+    """Queue a new task with the same operation and input; print its id."""
+    click.echo(api.relaunch(dsn, task_id).id)
+
+
+@click.command("delete-task")
+@click.argument("task_id", type=int)
+@click.pass_obj
+def delete_task(dsn, task_id):
+    """Delete a task that is not running, with its log."""
+    api.delete(dsn, task_id)
+    click.echo(f"task {task_id} deleted")
+
+
+COMMANDS = [schedule, list_tasks, show_task, show_workflow, log_task, abort_task,
+            relaunch_task, delete_task]

@@ -1,0 +1,198 @@
+"""What the core hands back: frozen records of tasks, processes, operations, schedules
+and workflows, and the vocabularies their statuses are spoken in.
+
+Records are read-only snapshots of rows: a `Task` handle (task.py) reads afresh, a
+record does not. They carry no SQL and no connection, so a front end (the console, a
+web page) may hold and show them freely.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+# A task's statuses, in the order of its life (the console shows counts in this order).
+TASK_STATUSES = ("waiting", "queued", "running", "aborting", "done", "failed", "aborted")
+FINISHED = ("done", "failed", "aborted")
+# Why a task failed or was aborted.
+ERROR_KINDS = ("error", "timeout", "crash", "abort", "dependency")
+# The kinds of failure a retry may follow (an abort never retries).
+RETRYABLE = ("error", "timeout", "crash")
+# Processes that may still act: a worker being started or stopped may yet write.
+LIVE_WORKER = ("starting", "running", "stopping")
+LIVE_MONITOR = ("running", "stopping")
+# What a schedule does with fire times missed while no monitor ran.
+MISSED_POLICIES = ("once", "skip")
+
+
+def size_text(raw: bytes | memoryview) -> str:
+    """How raw bytes are shown wherever a value would be: by their size."""
+    return f"<{len(raw)} bytes>"
+
+
+def json_ready(record: Any) -> dict[str, Any]:
+    """A record as a JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
+    out = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if isinstance(value, (bytes, memoryview)):
+            value = size_text(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        out[f.name] = value
+    return out
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    id: int
+    operation: str
+    domain: str
+    host: str | None
+    status: str
+    input: Any
+    raw_input: bytes | None
+    output: Any
+    raw_output: bytes | None
+    error_kind: str | None
+    traceback: str | None
+    owner: str | None
+    metadata: dict | None
+    priority: int
+    timeout: float | None
+    attempt: int
+    retries: int
+    worker_id: int | None
+    queued: datetime
+    claimed: datetime | None
+    started: datetime | None
+    finished: datetime | None
+    run_at: datetime | None       # a delayed start: 'waiting' until then
+    backoff: float                # seconds before a retry, doubled at each attempt
+    retry_on: list                # the error kinds that retry
+    progress_done: float | None
+    progress_total: float | None
+    progress_message: str | None
+    facet: dict | None            # free results the task published while running
+    has_dependents: bool
+    schedule_id: int | None       # the schedule that made it
+    fire_time: datetime | None    # the fire time it was made for (none: run by hand)
+    workflow: str | None          # the group of tasks it belongs to
+
+    @property
+    def progress(self) -> float | None:
+        """Done as a fraction of total (0..1), or None when the task gave no total."""
+        if self.progress_done is None or not self.progress_total:
+            return None
+        return max(0.0, min(1.0, self.progress_done / self.progress_total))
+
+    def as_json(self) -> dict[str, Any]:
+        return json_ready(self)
+
+
+@dataclass(frozen=True)
+class MonitorInfo:
+    id: int
+    host: str
+    domain: str
+    pid: int
+    options: dict
+    status: str
+    started: datetime
+    heartbeat: datetime
+    finished: datetime | None
+    workers: int            # live workers
+    heartbeat_age: float    # seconds since its last heartbeat
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: int
+    monitor_id: int
+    host: str
+    domain: str
+    pid: int | None
+    status: str
+    runs: int
+    mem_mb: int | None
+    reason: str | None
+    started: datetime
+    heartbeat: datetime
+    finished: datetime | None
+    task_id: int | None     # the task it is running now
+
+
+@dataclass(frozen=True)
+class OperationInfo:
+    id: int
+    name: str
+    domain: str
+    host: str
+    path: str
+    timeout: float | None
+    retries: int
+    registered: datetime
+    backoff: float
+    retry_on: list
+
+
+@dataclass(frozen=True)
+class ScheduleInfo:
+    id: int
+    operation: str
+    domain: str
+    host: str | None
+    rule: str
+    timezone: str
+    input: Any
+    raw_input: bytes | None
+    owner: str | None
+    metadata: dict | None
+    priority: int
+    missed: str                      # the policy for missed fire times: 'once' or 'skip'
+    paused: bool
+    next_fire: datetime
+    last_fire: datetime | None
+    last_task_id: int | None
+    missed_count: int
+    last_missed: datetime | None
+    last_error: str | None
+    created: datetime
+    last_task_status: str | None     # the status of the task its last firing made
+
+    def as_json(self) -> dict[str, Any]:
+        return json_ready(self)
+
+
+# Unfinished statuses, in the order that names a whole workflow while any task has it.
+_WORKFLOW_ACTIVE = ("running", "aborting", "queued", "waiting")
+
+
+@dataclass(frozen=True)
+class WorkflowInfo:
+    name: str
+    counts: dict          # {status: number of tasks}
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def status(self) -> str:
+        """'done' when all are done; while any is active, the most advanced active
+        status ('running', then 'queued', then 'waiting'); else 'failed'."""
+        for state in _WORKFLOW_ACTIVE:
+            if self.counts.get(state):
+                return "running" if state == "aborting" else state
+        return "done" if self.counts.get("done") == self.total else "failed"
+
+    @property
+    def summary(self) -> str:
+        """'running: 3/5 done, 1 failed'."""
+        parts = [f"{self.counts.get('done', 0)}/{self.total} done"]
+        parts += [f"{self.counts[s]} {s}" for s in ("failed", "aborted") if self.counts.get(s)]
+        return f"{self.status}: {', '.join(parts)}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "total": self.total,
+                "counts": self.counts}

@@ -1,0 +1,316 @@
+"""Every statement that moves a task from one status to another, by name.
+
+"What can move a task to 'failed'?" has its answer in this file: each statement says
+which transitions it makes. The modules that run them (tasks.py for callers, worker.py
+and monitor.py for the processes) hold no status-changing SQL of their own.
+
+Two row triggers of schema.sql move tasks too, whoever changed them first:
+- `retry()`: failed -> queued (or waiting, for a back-off), attempt + 1, when the error
+  kind is one the task retries on and attempts remain;
+- `release_dependents()`: a task's dependents, waiting -> queued once all they wait for
+  are done, or waiting -> failed ('dependency') when one fails or is aborted.
+
+The worker's hot path (the claim and the step) combines several transitions and their
+bookkeeping in one statement, one round trip each; they live here all the same.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import db
+from .records import FINISHED
+
+
+def _aborting_or(status: str, kind: str, traceback: str, row: str = "") -> str:
+    """SET clauses ending a task that was running: an abort or a timeout under way
+    (status 'aborting') wins over `status`, `kind` and `traceback`, and ends the task
+    'failed' for a timeout, 'aborted' for an abort, keeping the reason it recorded."""
+    aborting = f"{row}status = 'aborting'"
+    return f"""
+    status = case when {aborting} then
+                 case when {row}error_kind = 'timeout' then 'failed' else 'aborted' end
+             else {status} end,
+    error_kind = case when {aborting} then {row}error_kind else {kind} end,
+    traceback = case when {aborting} then {row}traceback else {traceback} end"""
+
+
+# -- enqueue: (none) -> queued, or waiting (a delayed start or unmet dependencies) ------
+
+# The operation's domain and defaults, if it resolves to exactly one domain (else no
+# row: nothing is inserted). Several hosts may register it: they share the domain.
+_OPERATION = """
+with one as (
+    select min(domain) as domain, min(timeout) as timeout, min(retries) as retries,
+           min(backoff) as backoff, min(retry_on) as retry_on,
+           -- the server's clock decides when a delayed task is due, not the caller's
+           coalesce(%(run_at)s::timestamptz,
+                    now() + make_interval(secs => %(delay)s::float8)) as run_at
+    from jobconsole.operation
+    where name = %(operation)s and (%(domain)s::text is null or domain = %(domain)s)
+      and (%(host)s::text is null or host = %(host)s)
+    -- one domain; count(distinct domain) = 1 said the same but sorts, a tenth of
+    -- the cost of enqueueing one task
+    having min(domain) = max(domain)
+)
+"""
+_COLUMNS_IN = ("operation, domain, host, input, raw_input, owner, metadata, priority, "
+               "timeout, retries, run_at, status, backoff, retry_on, workflow")
+_VALUES = ("%(operation)s, one.domain, %(host)s, {input}, {raw}, %(owner)s, %(meta)s::jsonb, "
+           "%(priority)s, coalesce(%(timeout)s::float8, one.timeout), "
+           "coalesce(%(retries)s::int, one.retries), one.run_at, "
+           "case when one.run_at > now() or %(blocked)s then 'waiting' else 'queued' end, "
+           "coalesce(%(backoff)s::float8, one.backoff), "
+           "coalesce(%(retry_on)s::text[], one.retry_on), %(workflow)s")
+
+
+def _enqueue_sql(many: bool, fired: bool) -> str:
+    columns, values, conflict = _COLUMNS_IN, _VALUES, ""
+    if fired:
+        columns += ", schedule_id, fire_time"
+        values += ", %(schedule_id)s, %(fire_time)s"
+        conflict = "on conflict (schedule_id, fire_time) where fire_time is not null do nothing"
+    if not many:
+        # one row: the insert trigger announces it (cheaper than doing it here)
+        values = values.format(input="%(input)s::jsonb", raw="%(raw)s::bytea")
+        return _OPERATION + f"""insert into jobconsole.task ({columns})
+select {values} from one
+{conflict}
+returning id
+"""
+    # many rows: the statement announces them, once per domain, and the trigger (one
+    # call per row) stands aside, told so by a setting read before any row is inserted
+    values = values.format(input="u.i", raw="u.r")
+    return _OPERATION + f""", announce as (
+    select set_config('jobconsole.insert_announced', statement_timestamp()::text, true)
+), ins as (
+    insert into jobconsole.task ({columns})
+    select {values}
+    from one, announce, unnest(%(inputs)s::jsonb[], %(raws)s::bytea[])
+         with ordinality as u(i, r, n)
+    order by u.n
+    {conflict}
+    returning id, domain, status
+), told as (
+    select pg_notify(case when q then 'jobconsole_queued' else 'jobconsole_task' end,
+                     case when q then domain else 'new' end)
+    from (select distinct domain, status = 'queued' as q from ins) d
+)
+select id from ins where (select count(*) from told) >= 0   -- runs told
+"""
+
+
+# (none) -> queued | waiting: new tasks, one or many inputs, made by hand or by a
+# schedule's fire time (`fired`: nothing if that fire time has its task already).
+ENQUEUE = {(many, fired): _enqueue_sql(many, fired)
+           for many in (False, True) for fired in (False, True)}
+
+# (none) -> queued: a new task with the same operation, input and settings as another.
+RELAUNCH = """
+insert into jobconsole.task (operation, domain, host, input, raw_input, owner, metadata,
+                             priority, timeout, retries, backoff, retry_on, workflow)
+select operation, domain, host, input, raw_input, owner, metadata, priority, timeout,
+       retries, backoff, retry_on, workflow
+from jobconsole.task where id = %s
+returning id
+"""
+
+# waiting -> failed ('dependency'): tasks just enqueued after a task they depend on,
+# which had already failed or been aborted; they never run.
+FAIL_BORN_ORPHANS = """
+update jobconsole.task set status = 'failed', error_kind = 'dependency', traceback = %s,
+    finished = now()
+where id = any(%s)
+"""
+
+# -- waiting -> queued ------------------------------------------------------------------
+
+# waiting -> queued: delayed tasks whose start time has come and whose dependencies are
+# all done. Any monitor may run it, as often as it likes: SKIP LOCKED lets several share
+# the work, and the update trigger wakes the workers of the domains concerned.
+PROMOTE_DUE = """
+update jobconsole.task set status = 'queued' where id in (
+    select t.id from jobconsole.task t
+    where t.status = 'waiting' and t.run_at <= now()
+      and not exists (select from jobconsole.dependency d
+                      join jobconsole.task p on p.id = d.depends_on
+                      where d.task_id = t.id and p.status <> 'done')
+    order by t.run_at limit %s
+    for update skip locked)
+"""
+
+# -- a caller's abort -----------------------------------------------------------------
+
+# waiting | queued | running not started (in a worker's hand) -> aborted, at once: it
+# will never run, since a worker starts a task only while it is 'running' (the row lock
+# orders the two). running, started -> aborting: its monitor kills the worker (KILL_...).
+ABORT = """
+update jobconsole.task set
+    status = case when started is not null then 'aborting' else 'aborted' end,
+    error_kind = 'abort',
+    finished = case when started is not null then null else now() end
+where id = %s and status in ('waiting', 'queued', 'running')
+returning status
+"""
+
+# -- the worker's hot path ------------------------------------------------------------
+
+# queued -> running (claimed, in the worker's hand, not started): up to n tasks.
+# `me` locks this worker's row first: a monitor that is killing this worker holds that
+# lock, so a claim racing with the kill waits, then finds the worker no longer running
+# and claims nothing. When it claims something, the statement makes its own commit
+# durable (the session's steps do not wait for the disk) and announces what it claimed
+# (the session's trigger stands aside).
+CLAIM = """
+with me as (
+    select id from jobconsole.worker where id = %(wid)s and status = 'running' for update
+), next as (
+    select id from jobconsole.task
+    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
+      and operation = any(%(ops)s) and exists (select from me)
+    order by priority desc, id
+    limit %(n)s
+    for update skip locked
+), claimed as (
+    update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
+    from next where t.id = next.id
+    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+), told as (
+    select pg_notify('jobconsole_task', string_agg(id::text, ',')),
+           set_config('synchronous_commit', 'on', true)
+    from claimed
+    having count(*) > 0
+)
+select * from claimed where (select count(*) from told) >= 0   -- runs told
+"""
+
+# Log lines of running tasks, as three parallel arrays.
+_LOG_ROWS = """insert into jobconsole.log (task_id, ts, line)
+    select u.task, to_timestamp(u.t), u.l
+    from unnest(%(log_tasks)s::bigint[], %(ts)s::float8[], %(lines)s::text[]) as u(task, t, l)"""
+
+# (no transition) log lines a running task wrote, streamed while it runs.
+INSERT_LOG = _LOG_ROWS
+
+# running | aborting -> done | failed ('error') | aborted | failed ('timeout'): the
+# results the worker holds; and running (in its hand) -> running (started): the next
+# task or group. One statement per task, or per group of tiny ones, with the log's
+# tail; it counts the worker's runs and names the task its code runs now.
+# The session sets jobconsole.notifies_itself, so the task trigger stands aside and
+# the statement announces its changes itself: a plain pg_notify is far cheaper than
+# the trigger's transition tables.
+_STEP = """
+with me as (
+    update jobconsole.worker set runs = runs + %(finished)s, task_id = %(current)s
+    where id = %(wid)s and status = 'running'
+    returning id
+), {logged}results as (
+    select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::jsonb[],
+                         %(raws)s::bytea[], %(kinds)s::text[], %(tracebacks)s::text[])
+        as r(id, status, output, raw_output, kind, traceback)
+), finish as (
+    update jobconsole.task t set {finish},
+        output = r.output,
+        raw_output = r.raw_output,
+        finished = now()
+    from results r
+    where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
+      and exists (select from me)
+), started as (
+    update jobconsole.task set started = now()
+    where id = any(%(next)s::bigint[]) and worker_id = %(wid)s and status = 'running'
+      and started is null and exists (select from me)
+    returning id
+)
+select exists (select from me), array(select id from started),
+       case when %(notify)s <> '' then pg_notify('jobconsole_task', %(notify)s) end
+"""
+_finish = _aborting_or("r.status", "r.kind", "r.traceback", row="t.")
+STEP = _STEP.format(logged="", finish=_finish)
+# the same, with log lines to write (the insert, and its trigger, only when there are)
+STEP_LOGGED = _STEP.format(
+    logged=f"logged as (\n    {_LOG_ROWS}\n    where exists (select from me)\n), ",
+    finish=_finish)
+
+# running, not started (in the worker's hand) -> queued: given back unrun, for idle
+# workers to take (a slow task holds up what waits behind it; the worker stops).
+# Announced here: the trigger stands aside on the worker's own connection.
+GIVE_BACK_HAND = """
+with back as (
+    update jobconsole.task set status = 'queued', worker_id = null, claimed = null
+    where id = any(%(ids)s) and worker_id = %(wid)s and status = 'running'
+      and started is null
+    returning id
+)
+select pg_notify('jobconsole_queued', %(domain)s) where exists (select from back)
+"""
+
+# running | aborting, started in a group but its code not begun -> queued, or aborted
+# if an abort came meanwhile (it never ran). Every SET expression reads the row as it
+# was; a timeout, counted from the group's start, is undone with the start.
+GIVE_BACK_STARTED = """
+with back as (
+    update jobconsole.task set
+        status = case when error_kind = 'abort' then 'aborted' else 'queued' end,
+        finished = case when error_kind = 'abort' then now() end,
+        error_kind = case when error_kind = 'abort' then 'abort' end,
+        traceback = null,
+        worker_id = case when error_kind = 'abort' then worker_id end,
+        claimed = case when error_kind = 'abort' then claimed end,
+        started = null
+    where id = any(%(ids)s) and worker_id = %(wid)s and status in ('running', 'aborting')
+    returning status
+)
+select pg_notify('jobconsole_queued', %(domain)s)
+where exists (select from back where status = 'queued')
+"""
+
+# -- the monitor ------------------------------------------------------------------------
+
+# running -> aborting ('timeout'): a task past its timeout; its monitor then kills the
+# worker, which ends it 'failed' (END_STARTED).
+TIME_OUT = """
+update jobconsole.task set status = 'aborting', error_kind = 'timeout',
+    traceback = format('timed out after %%s s', timeout)
+where id = %s and status = 'running'
+"""
+
+# What a dead or killed worker held, in two statements run together:
+# running, not started -> queued: it never ran, since a worker records the start before
+# running the code. That record may have been lost only if the server itself crashed
+# since the claim, so those stay for END_STARTED instead.
+RELEASE_UNSTARTED = """
+update jobconsole.task set status = 'queued', worker_id = null, claimed = null
+where worker_id = any(%(workers)s) and status = 'running' and started is null
+  and claimed > pg_postmaster_start_time()
+"""
+# running -> failed ('crash'); aborting -> aborted, or failed ('timeout'): the abort or
+# timeout under way wins over the crash its kill caused.
+END_STARTED = f"""
+update jobconsole.task set {_aborting_or("'failed'", "'crash'", "%(reason)s")},
+    finished = now()
+where worker_id = any(%(workers)s) and status in ('running', 'aborting')
+returning id, status
+"""
+
+
+def end_tasks_of_workers(conn: Any, workers: list[int], reason: str) -> list[tuple[int, str]]:
+    """Release or end what these dead workers held; returns [(task id, new status)]."""
+    params = dict(workers=workers, reason=reason)
+    conn.execute(RELEASE_UNSTARTED, params)
+    return conn.execute(END_STARTED, params).fetchall()
+
+
+# -- removal ------------------------------------------------------------------------------
+
+# waiting | queued | done | failed | aborted -> (deleted, with its log). Never a task a
+# worker holds: it must be aborted first.
+DELETE = """
+delete from jobconsole.task where id = %s and status not in ('running', 'aborting')
+returning id
+"""
+
+# done | failed | aborted, finished more than %(days)s days ago -> (deleted).
+VACUUM = f"""
+delete from jobconsole.task where status in {db.sql_list(FINISHED)}
+  and finished < now() - make_interval(days => %(days)s)
+"""
