@@ -91,8 +91,15 @@ create table jobconsole.log (
 create index log_task on jobconsole.log (task_id, id);
 
 -- jobconsole_queued: payload is a domain that has new queued tasks (workers wake up).
--- jobconsole_task:   payload is a comma-separated list of task ids whose status
---                    changed, or '*' when too many changed to list (join, the console).
+-- jobconsole_task:   payload is a comma-separated list of ids of tasks whose status
+--                    changed, or '*' when more than 50 changed at once (join, the
+--                    console), or 'new' when tasks were inserted waiting; a task
+--                    inserted queued is told on jobconsole_queued alone. A worker's
+--                    statements send their own lists of ids, also for a running task
+--                    whose progress or facet changed.
+--                    Inserts are told so since migration 008, by a row trigger that
+--                    replaces the insert trigger below, and since 009 a batch enqueue
+--                    tells its own rows; before 008 an insert listed its new ids here.
 create function jobconsole.notify_task_insert() returns trigger language plpgsql as $$
 declare
     d text;

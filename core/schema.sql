@@ -1,0 +1,371 @@
+-- jobconsole schema, version 10
+--
+-- The whole schema as it is today. `init_db` builds a new database from this file in
+-- one go; a database an older jobconsole made is brought up to date by the numbered
+-- files in migrations/, which stay as they were released. tests/test_schema.py checks
+-- that both give the same schema, so a change is made twice: as a new migration, and
+-- here, with the version on the first line raised to that migration's number. Column
+-- order is part of a table: a column a migration adds goes last here too.
+--
+-- The schema jobconsole itself and its table `version` (one row per version applied)
+-- are made by schema.py, which needs them to tell which version a database is at.
+--
+-- Each process and task has one status column, never flags to combine, so that its
+-- state is a single value to test and to constrain. Workers, monitors, join() and the
+-- console sleep until a notification wakes them; triggers send these, so that no code
+-- path can change a task without telling its listeners. The hot paths (a worker's
+-- statements, a batch enqueue) announce their own changes more cheaply than a trigger
+-- can, and the triggers then stand aside.
+--
+-- The channels, and their payloads:
+--   jobconsole_queued    a domain that has newly queued tasks: its workers wake up
+--                        (the console listens too).
+--   jobconsole_task      a comma-separated list of ids of tasks whose status changed,
+--                        or '*' when more than 50 changed in one statement (join, the
+--                        console); 'new' when tasks were inserted waiting. A task
+--                        inserted queued is told on jobconsole_queued only. A worker
+--                        also sends the id of a running task whose progress or facet
+--                        it wrote.
+--   jobconsole_log       the id of a task that has new log lines (log-task --follow).
+--   jobconsole_process   'worker' or 'monitor' when one starts, stops or dies, or is
+--                        sent a request; 'operation' when operations change.
+--   jobconsole_schedule  '': the schedules changed.
+-- The code sends two more itself: jobconsole_control (a request to a monitor or
+-- worker) and jobconsole_operations (a domain whose operations were registered, so
+-- its idle workers load them).
+
+
+-- What a host's workers can run. An operation is per host, as each host imports its
+-- code from its own path; its timeout and retry settings are the defaults its tasks
+-- copy when they are scheduled.
+create table jobconsole.operation (
+    id serial primary key,
+    name text not null,
+    domain text not null default 'default',
+    host text not null,
+    path text not null,                 -- the module name or file the workers import
+    timeout double precision,           -- seconds
+    retries integer not null default 0,
+    registered timestamptz not null default now(),
+    backoff double precision not null default 0,
+    retry_on text[] not null default '{error,timeout,crash}',
+    unique (name, domain, host)
+);
+
+-- A monitor runs and supervises the workers of one domain on one host. Requests to it
+-- are columns of its row, so they reach it on whatever host it runs; its heartbeat
+-- lets any other monitor find it dead (stale) and clean up after it.
+create table jobconsole.monitor (
+    id serial primary key,
+    host text not null,
+    domain text not null,
+    pid integer not null,
+    options jsonb not null default '{}',
+    status text not null default 'running'
+        check (status in ('running', 'stopping', 'stopped', 'dead')),
+    stop_requested text check (stop_requested in ('graceful', 'now')),
+    started timestamptz not null default now(),
+    heartbeat timestamptz not null default now(),
+    finished timestamptz
+);
+-- Two live monitors of one host and domain would fight over its workers: the database
+-- refuses the second. Ended ones stay as history.
+create unique index monitor_live on jobconsole.monitor (host, domain)
+    where status in ('running', 'stopping');
+
+-- A worker is one process of a monitor, which alone starts, kills and reaps it.
+create table jobconsole.worker (
+    id serial primary key,
+    monitor_id integer not null references jobconsole.monitor (id) on delete cascade,
+    host text not null,
+    domain text not null,
+    pid integer,                        -- null until the process has started
+    status text not null default 'starting'
+        check (status in ('starting', 'running', 'stopping', 'stopped', 'dead')),
+    runs integer not null default 0,
+    task_id bigint,                     -- the task its code runs now, when known
+    mem_mb integer,
+    shutdown_requested boolean not null default false,
+    kill_requested boolean not null default false,
+    reason text,                        -- why it ended
+    started timestamptz not null default now(),
+    heartbeat timestamptz not null default now(),
+    finished timestamptz
+);
+-- a monitor's loop looks up its live workers at every tick
+create index worker_live on jobconsole.worker (monitor_id) where status in ('starting', 'running', 'stopping');
+
+-- A cron rule that makes monitors create tasks. Any monitor may fire the due schedules:
+-- a row lock (SKIP LOCKED) keeps two from handling one schedule at once, and the task
+-- table's unique (schedule_id, fire_time) makes "one task per fire time" a fact the
+-- database enforces, whatever the monitors' clocks.
+create table jobconsole.schedule (
+    id serial primary key,
+    key text not null unique,           -- a hash of what identifies it: preparing it again replaces it
+    operation text not null,
+    domain text not null,
+    host text,                          -- the tasks' host; null: any host
+    rule text not null,                 -- cron: five fields, or six with seconds first
+    timezone text not null,             -- a rule's hours and days are local to a zone
+    input jsonb,
+    raw_input bytea,
+    owner text,
+    metadata jsonb,
+    priority integer not null default 0,
+    missed text not null default 'once' check (missed in ('once', 'skip')),
+    paused boolean not null default false,
+    next_fire timestamptz not null,     -- the first fire time not handled yet
+    last_fire timestamptz,              -- the last fire time that made a task
+    last_task_id bigint,
+    missed_count bigint not null default 0,   -- fire times that got no task of their own
+    last_missed timestamptz,
+    last_error text,                    -- why its last firing made no task
+    created timestamptz not null default now()
+);
+-- what a monitor asks at every tick; a paused schedule is never due
+create index schedule_due on jobconsole.schedule (next_fire) where not paused;
+
+-- A task is one run of an operation (with its retries). 'waiting' is a task that no
+-- worker may take yet: its start time has not come, or a task it depends on has not
+-- finished. A worker claims a 'queued' one ('running'); an abort or timeout asked while
+-- it runs is 'aborting' until its code has stopped.
+create table jobconsole.task (
+    id bigserial primary key,
+    operation text not null,
+    domain text not null,
+    host text,                          -- null: any host that has the operation
+    status text not null default 'queued'
+        check (status in ('waiting', 'queued', 'running', 'aborting', 'done', 'failed', 'aborted')),
+    input jsonb,                        -- JSON the console can show; bytes go to raw_input
+    raw_input bytea,
+    output jsonb,
+    raw_output bytea,
+    error_kind text check (error_kind in ('error', 'timeout', 'crash', 'abort', 'dependency')),
+    traceback text,
+    owner text,
+    metadata jsonb,
+    priority integer not null default 0,
+    timeout double precision,
+    attempt integer not null default 1,
+    retries integer not null default 0,
+    worker_id integer references jobconsole.worker (id) on delete set null,
+    queued timestamptz not null default now(),
+    claimed timestamptz,                -- taken by a worker (status 'running')
+    started timestamptz,                -- its code began: null while it waits in the worker's hand
+    finished timestamptz,
+    run_at timestamptz,                 -- a delayed start: 'waiting' until then
+    backoff double precision not null default 0,
+    retry_on text[] not null default '{error,timeout,crash}',
+    progress_done double precision,     -- progress and facet: what a running task says of
+    progress_total double precision,    -- itself, written by its worker a few times a
+    progress_message text,              -- second at most
+    facet jsonb,
+    has_dependents boolean not null default false,   -- see release_dependents, below
+    schedule_id integer references jobconsole.schedule (id) on delete set null,
+    fire_time timestamptz,              -- the schedule's fire time that made it
+    workflow text                       -- a group of tasks reported as one
+);
+-- the claim: highest priority first, then oldest; only queued tasks are claimed
+create index task_claim on jobconsole.task (domain, priority desc, id) where status = 'queued';
+-- a worker's or a dead worker's tasks, found without scanning finished ones
+create index task_busy on jobconsole.task (worker_id) where status in ('running', 'aborting');
+-- listings by status, newest first
+create index task_status on jobconsole.task (status, id);
+-- the waiting tasks whose start time has come, which monitors queue
+create index task_due on jobconsole.task (run_at) where status = 'waiting';
+-- one task per fire time of a schedule, whichever monitor fires it
+create unique index task_fire on jobconsole.task (schedule_id, fire_time)
+    where fire_time is not null;
+-- a workflow's aggregate status, read from its tasks' statuses
+create index task_workflow on jobconsole.task (workflow, status) where workflow is not null;
+
+-- What tasks printed: a row for each line, so that log-task --follow reads only the
+-- lines after the last one it has.
+create table jobconsole.log (
+    id bigserial primary key,
+    task_id bigint not null references jobconsole.task (id) on delete cascade,
+    ts timestamptz not null default now(),
+    line text not null
+);
+create index log_task on jobconsole.log (task_id, id);
+
+-- A task that depends on others waits until they are all done.
+create table jobconsole.dependency (
+    task_id bigint not null references jobconsole.task (id) on delete cascade,
+    depends_on bigint not null references jobconsole.task (id) on delete cascade,
+    primary key (task_id, depends_on)
+);
+-- a finishing task finds its dependents
+create index dependency_parent on jobconsole.dependency (depends_on);
+
+
+-- Inserting a task is a hot path: a row trigger announces it with one pg_notify and no
+-- transition table, whose tuplestore and queries would cost more than the insert.
+-- PostgreSQL folds the identical notifications of a transaction into one, so a batch
+-- still wakes each domain's workers once. A waiting task, which no worker may take
+-- yet, only tells the console that there are new tasks.
+create function jobconsole.notify_task_insert() returns trigger language plpgsql as $$
+begin
+    if new.status = 'queued' then
+        perform pg_notify('jobconsole_queued', new.domain);
+    else
+        perform pg_notify('jobconsole_task', 'new');
+    end if;
+    return null;
+end $$;
+
+-- A batch enqueue (core/tasks.py) announces its rows itself, once per domain: a
+-- trigger call for each row cost more than inserting a small task. It says so by
+-- setting jobconsole.insert_announced, for its transaction, to its own start time,
+-- statement_timestamp(); the WHEN clause, which PostgreSQL evaluates without calling
+-- the function, then skips its rows. A later statement of the same transaction, sent
+-- by the client after it, starts at another time, so its rows are announced here
+-- again, as are those of every other insert (one task, a relaunch, SQL typed by hand).
+create trigger task_inserted after insert on jobconsole.task
+    for each row
+    when (current_setting('jobconsole.insert_announced', true)
+          is distinct from statement_timestamp()::text)
+    execute function jobconsole.notify_task_insert();
+
+-- A status change, made by anyone (a monitor, an abort, SQL typed by hand), is told
+-- once per statement, from transition tables: a monitor that queues a thousand due
+-- tasks wakes each domain once and sends one list of ids. A worker's session sets
+-- jobconsole.notifies_itself: its statements run once per task and announce their
+-- own changes with a plain pg_notify, which costs far less.
+create function jobconsole.notify_task_update() returns trigger language plpgsql as $$
+declare
+    d text;
+    ids text;
+begin
+    -- a worker's hot path sends its own, cheaper notification (core/worker.py)
+    if current_setting('jobconsole.notifies_itself', true) = 'on' then
+        return null;
+    end if;
+    for d in select distinct n.domain from new_rows n join old_rows o using (id)
+             where n.status = 'queued' and o.status <> 'queued' loop
+        perform pg_notify('jobconsole_queued', d);
+    end loop;
+    select case when count(*) > 50 then '*' else string_agg(n.id::text, ',') end into ids
+        from new_rows n join old_rows o using (id) where n.status <> o.status;
+    if ids is not null then
+        perform pg_notify('jobconsole_task', ids);
+    end if;
+    return null;
+end $$;
+
+create trigger task_updated after update on jobconsole.task
+    referencing new table as new_rows old table as old_rows
+    for each statement execute function jobconsole.notify_task_update();
+
+-- A task that fails with a kind it may retry on goes back to the queue, 'waiting'
+-- through a back-off that doubles at each attempt, until it has had retries + 1
+-- attempts. A row trigger does it, so that whoever fails the task (its worker on an
+-- error or timeout, a monitor on a crash or a timeout by kill) retries it alike. An
+-- abort never retries. Being a BEFORE trigger, it turns the failure into a retry
+-- before the row is written: the task's dependents never see it fail. The wait is
+-- capped at ten years, the most a back-off itself may be (core/registry.py,
+-- MAX_SECONDS): the doubling could otherwise overflow an interval, and fail the
+-- statement that failed the task (a worker's step, a monitor's tick) again and again.
+create function jobconsole.retry() returns trigger language plpgsql as $$
+declare
+    wait double precision := least(new.backoff * 2 ^ least(new.attempt - 1, 40), 315360000);
+begin
+    new.status := case when wait > 0 then 'waiting' else 'queued' end;
+    new.run_at := case when wait > 0 then now() + make_interval(secs => wait) end;
+    new.attempt := new.attempt + 1;
+    new.worker_id := null;
+    new.claimed := null;
+    new.started := null;
+    new.finished := null;
+    new.output := null;
+    new.raw_output := null;
+    -- error_kind and traceback stay: they tell why the last attempt failed
+    return new;
+end $$;
+
+create trigger task_retry before update of status on jobconsole.task
+    for each row
+    when (new.status = 'failed' and old.status <> 'failed' and new.attempt <= new.retries
+          and new.error_kind = any(new.retry_on))
+    execute function jobconsole.retry();
+
+-- When a task with dependents finishes, whoever finished it: if it is done, those whose
+-- dependencies are now all done (and whose start time has come) are queued at once;
+-- if it failed for good or was aborted, they fail as 'dependency' without running,
+-- which in turn fails theirs, down the chain. has_dependents keeps every other task's
+-- finish, the hot path, from calling the function at all.
+create function jobconsole.release_dependents() returns trigger language plpgsql as $$
+declare
+    d text;
+begin
+    if new.status = 'done' then
+        -- announced here: on a worker's session the status trigger stands aside
+        for d in with released as (
+                     update jobconsole.task t set status = 'queued'
+                     where t.status = 'waiting'
+                       and t.id in (select x.task_id from jobconsole.dependency x
+                                    where x.depends_on = new.id)
+                       and (t.run_at is null or t.run_at <= now())
+                       and not exists (select from jobconsole.dependency x
+                                       join jobconsole.task p on p.id = x.depends_on
+                                       where x.task_id = t.id and p.status <> 'done')
+                     returning t.domain)
+                 select distinct domain from released loop
+            perform pg_notify('jobconsole_queued', d);
+        end loop;
+    else
+        update jobconsole.task t set status = 'failed', error_kind = 'dependency',
+            traceback = format('task %s, which it depends on, was %s', new.id, new.status),
+            finished = now()
+        where t.status = 'waiting'
+          and t.id in (select d.task_id from jobconsole.dependency d where d.depends_on = new.id);
+    end if;
+    return null;
+end $$;
+
+create trigger task_release_dependents after update of status on jobconsole.task
+    for each row
+    when (new.has_dependents and new.status in ('done', 'failed', 'aborted')
+          and old.status is distinct from new.status)
+    execute function jobconsole.release_dependents();
+
+-- Told once per statement and task: a worker writes its log lines in batches.
+create function jobconsole.notify_log() returns trigger language plpgsql as $$
+declare
+    t bigint;
+begin
+    for t in select distinct task_id from new_rows loop
+        perform pg_notify('jobconsole_log', t::text);
+    end loop;
+    return null;
+end $$;
+
+create trigger log_inserted after insert on jobconsole.log
+    referencing new table as new_rows
+    for each statement execute function jobconsole.notify_log();
+
+-- A process starts, stops or dies, or a request is made to it. Heartbeats alone do
+-- not notify, or every listener would wake several times a second: the console polls
+-- them instead.
+create function jobconsole.notify_process() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_process', tg_table_name);
+    return null;
+end $$;
+
+create trigger worker_changed after insert or delete or update of status, shutdown_requested, kill_requested
+    on jobconsole.worker for each statement execute function jobconsole.notify_process();
+create trigger monitor_changed after insert or delete or update of status, stop_requested
+    on jobconsole.monitor for each statement execute function jobconsole.notify_process();
+create trigger operation_changed after insert or delete or update
+    on jobconsole.operation for each statement execute function jobconsole.notify_process();
+
+-- The console's schedules view re-reads on any change; schedules change rarely.
+create function jobconsole.notify_schedule() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_schedule', '');
+    return null;
+end $$;
+
+create trigger schedule_changed after insert or update or delete on jobconsole.schedule
+    for each statement execute function jobconsole.notify_schedule();
