@@ -1,6 +1,8 @@
 """Claiming: every task runs exactly once, in priority order, woken without polling."""
 import time
 
+import pytest
+
 from jobconsole import api
 from jobconsole.worker import GROUP
 
@@ -63,6 +65,7 @@ def test_a_task_aborted_while_others_stream_through_never_runs(dsn, start_monito
     assert all(states[tasks[i].id] == "done" for i in ran if tasks[i].id not in aborting)
 
 
+@pytest.mark.slow
 def test_killing_a_busy_worker_never_runs_a_task_twice(dsn, start_monitor, tmp_path):
     import os
     import signal

@@ -147,17 +147,6 @@ def test_long_home_puts_the_socket_in_a_short_private_dir(tmp_path):
     sockdir.rmdir()
 
 
-def test_home_resolution(monkeypatch, tmp_path):
-    monkeypatch.delenv("JOBCONSOLE_HOME", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
-    assert embedded.home() == tmp_path / ".local" / "share" / "jobconsole"
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert embedded.home() == tmp_path / "xdg" / "jobconsole"
-    monkeypatch.setenv("JOBCONSOLE_HOME", str(tmp_path / "jc"))
-    assert embedded.home() == tmp_path / "jc"
-
-
 def test_unusable_homes_are_clear_errors(tmp_path):
     with pytest.raises(DatabaseUnavailable, match="must not contain"):
         embedded.ensure_running(tmp_path / "a$b")

@@ -4,7 +4,6 @@ import threading
 from helpers import wait_for
 
 from jobconsole import api
-from jobconsole.sanitize import sanitize
 
 HOSTILE = ["[/]", "[@click=app.quit]", "[bold red]not markup[/bold red]",
            "\x1b[2Jclear screen", "\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\",
@@ -55,24 +54,6 @@ def test_follow_yields_lines_as_they_come_and_stops_when_the_task_ends(dsn, star
     follower.join(timeout=30)
     assert not follower.is_alive()
     assert seen == [f"tick {i}" for i in range(10)]
-
-
-def test_sanitize_keeps_colours_and_text_and_drops_other_escapes():
-    assert sanitize("\x1b[31mred\x1b[0m") == "\x1b[31mred\x1b[0m"
-    assert sanitize("\x1b[2Jclear") == "clear"
-    assert sanitize("\x1b]8;;http://evil.example/\x1b\\link\x1b]8;;\x1b\\") == "link"
-    assert sanitize("\x1b]0;window title\x07after") == "after"
-    assert sanitize("up\x1b[Aand\x1b[10;10Hmove") == "upandmove"
-    assert sanitize("8-bit CSI \x9b2J and bell\x07") == "8-bit CSI 2J and bell"
-    assert sanitize("[/] [@click=app.quit]") == "[/] [@click=app.quit]"
-    assert sanitize("a\rb\nc\td") == "a b c\td"
-
-
-def test_sanitize_can_drop_colours_and_bounds_length():
-    assert sanitize("\x1b[1;31mred\x1b[0m", keep_colours=False) == "red"
-    assert sanitize("x" * 50, limit=10) == "x" * 10 + "… [40 more characters]"
-    # a cut through a colour sequence leaves no half of it behind
-    assert sanitize("abcd\x1b[31mred", limit=7) == "abcd… [5 more characters]"
 
 
 def test_undecodable_text_in_a_log_is_stored_with_a_replacement_character(dsn, start_monitor):

@@ -220,44 +220,6 @@ def test_cli_schedule_errors_are_one_line(dsn, args, code):
     assert api.list_scheduled(dsn) == []
 
 
-def test_fire_times_around_daylight_saving_changes_are_neither_lost_nor_repeated():
-    from datetime import datetime
-
-    from jobconsole import cron
-    paris = "Europe/Paris"
-    for day, rule, expected in [
-        # spring: 02:00-03:00 does not exist; a job at 02:30 runs at 03:00, once
-        ((2026, 3, 29), "30 2 * * *", ["01:00"]),
-        ((2026, 3, 29), "0 3 * * *", ["01:00"]),
-        # autumn: 02:00-03:00 comes twice; a daily job still runs once
-        ((2026, 10, 25), "30 2 * * *", ["00:30"]),
-    ]:
-        start = datetime(*day, tzinfo=timezone.utc) - timedelta(hours=2)
-        times = [t.strftime("%H:%M") for t in cron.fire_times(rule, paris, start,
-                                                              start + timedelta(hours=8))]
-        assert times == expected, (day, rule)
-        # a monitor ticking through the night makes the same times, each once
-        fired, next_fire, now = [], cron.first_at_or_after(rule, paris, start), start
-        while now < start + timedelta(hours=8):
-            if next_fire <= now:
-                fired += list(cron.fire_times(rule, paris, next_fire, now))
-                next_fire = cron.first_after(rule, paris, now)
-                assert next_fire > now
-            now += timedelta(seconds=30)
-        assert [t.strftime("%H:%M") for t in fired] == expected, (day, rule)
-
-
-def test_an_hourly_rule_fires_every_hour_across_both_changes():
-    from datetime import datetime
-
-    from jobconsole import cron
-    for day in ((2026, 3, 29), (2026, 10, 25)):
-        start = datetime(*day, tzinfo=timezone.utc) - timedelta(hours=3)
-        times = list(cron.fire_times("0 * * * *", "Europe/Paris", start,
-                                     start + timedelta(hours=6)))
-        assert [b - a for a, b in zip(times, times[1:])] == [timedelta(hours=1)] * 6
-
-
 def test_a_turn_makes_at_most_a_thousand_tasks_and_the_next_carries_on(dsn, sql_conn):
     sched = api.prepare(dsn, "double", EVERY_SECOND, 1)
     backdate(sql_conn, sched.id, 20)                            # 1,200 due seconds

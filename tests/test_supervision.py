@@ -82,6 +82,7 @@ def test_a_monitor_restarted_after_sigkill_takes_over_at_once(dsn, start_monitor
     assert (task.state, task.error_kind) == ("failed", "crash")
 
 
+@pytest.mark.slow
 def test_workers_scale_up_with_demand_and_back_down(dsn, start_monitor):
     mon = start_monitor("--min-workers", "0", "--max-workers", "3", workers=0)
     tasks = [api.schedule(dsn, "sleep", 1.5) for _ in range(3)]
@@ -91,6 +92,7 @@ def test_workers_scale_up_with_demand_and_back_down(dsn, start_monitor):
     wait_for(lambda: len(mon.workers()) == 0, 30, "idle workers to be retired")
 
 
+@pytest.mark.slow
 def test_idle_workers_retire_one_at_a_time_down_to_the_minimum(dsn, start_monitor):
     """A worker asked to retire takes up to a heartbeat to notice: meanwhile the monitor
     must not ask another, nor let the pool sink below its minimum and refill it."""
@@ -168,6 +170,7 @@ def test_requests_to_unknown_or_ended_processes_are_refused(dsn):
         api.shutdown_monitor(dsn, 99)
 
 
+@pytest.mark.slow
 def test_a_monitor_declared_dead_while_frozen_still_stops_its_workers(dsn, tmp_path):
     """A monitor frozen (a suspended VM) past the stale limit is declared dead by another
     and its task failed; once it thaws, a SIGTERM must still stop its worker at once."""
