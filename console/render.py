@@ -56,9 +56,10 @@ def seconds_text(seconds):
         return f"{seconds:.1f}s"
     if seconds < 120:
         return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
+    whole = round(seconds)      # rounded before it is split: 179.6 s is 3m00s, not 2m60s
+    if whole < 7200:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def progress(info, width=10):

@@ -88,16 +88,19 @@ def fire_times(rule, tz, start, until=None):
     anchor = croniter(rule, start.astimezone(zone_), second_at_beginning=six).get_prev(datetime)
     itr = croniter(rule, anchor, second_at_beginning=six)
     last = anchor.astimezone(timezone.utc)
+    # the latest wall time fired: in the repeated hour, wall times go back, and a rule
+    # for fixed hours must not fire a time it already fired in the first pass
+    last_wall = _wall(last, zone_)
     while True:
         t = itr.get_next(datetime).astimezone(timezone.utc)
         if t <= last or t < start:
             continue
-        if fixed_hours and _wall(t, zone_) == _wall(last, zone_):
-            last = t
+        last = t
+        if fixed_hours and _wall(t, zone_) <= last_wall:
             continue
         if until is not None and t > until:
             return
-        last = t
+        last_wall = _wall(t, zone_)
         yield t
 
 

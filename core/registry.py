@@ -107,6 +107,9 @@ def task(func: Op | None = None, *, domain: str = DEFAULT_DOMAIN, timeout: float
     if kinds is None:       # retry_on=None: the default kinds
         kinds = RETRYABLE
 
+    for label, value in (("domain", domain), ("retries", retries), ("backoff", backoff)):
+        if value is None:   # every operation has them: its table's columns are not null
+            raise BadInput(f"an operation's {label} cannot be None")
     for label, text in (("name", name), ("domain", domain)):
         if text is not None and (not isinstance(text, str) or not text
                                  or not text.isprintable()):

@@ -194,8 +194,6 @@ def test_daylight_saving_changes_are_those_of_the_schedules_own_zone():
                                                          start, 24)] == ["03:00+1100"]
 
 
-@pytest.mark.xfail(strict=True, reason="fire_times drops a repeated wall time only when it "
-                   "directly follows the same wall time: 02:00, 02:30, 02:00, 02:30 all fire")
 def test_a_fixed_hour_rule_with_several_minutes_fires_each_of_them_once_in_the_repeated_hour():
     # cron.fire_times: "a rule for fixed hours fires once in the repeated hour"
     start = datetime(2026, 10, 25, tzinfo=UTC) - timedelta(hours=2)

@@ -189,13 +189,15 @@ def test_a_refused_declaration_records_nothing():
     assert registry.lookup("bad", "default") is None
 
 
-@pytest.mark.xfail(strict=True, reason="the decorator lets None through: the operation "
-                   "table's not-null columns (or list(retry_on)) then fail at registration, "
-                   "with a traceback instead of a one-line BadInput")
-@pytest.mark.parametrize("setting", ["domain", "retries", "backoff", "retry_on"])
+@pytest.mark.parametrize("setting", ["domain", "retries", "backoff"])
 def test_the_decorator_refuses_none_for_a_setting_every_operation_has(setting):
     with pytest.raises(BadInput):
         task(lambda t: None, name="ping", **{setting: None})
+
+
+def test_retry_on_none_means_the_default_kinds():
+    task(lambda t: None, name="ping_default_kinds", retry_on=None)
+    assert registry.lookup("ping_default_kinds", "default").retry_on == ("error", "timeout", "crash")
 
 
 # --- importing a user's operations ---------------------------------------------------

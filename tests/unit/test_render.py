@@ -80,8 +80,6 @@ def test_seconds_are_shown_in_the_unit_that_fits(seconds, text):
     assert render.seconds_text(seconds) == text
 
 
-@pytest.mark.xfail(strict=True, reason="seconds_text rounds the seconds of a minute to "
-                   "60 without carrying the minute: 179.6 s shows as '2m60s'")
 def test_seconds_that_round_up_to_a_whole_minute_carry_into_the_minutes():
     assert render.seconds_text(179.6) == "3m00s"
 
