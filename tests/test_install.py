@@ -9,8 +9,11 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import uuid
 
+import psycopg
 import pytest
+from psycopg import conninfo, sql
 
 from helpers import ROOT, wait_for
 
@@ -76,7 +79,18 @@ def project(tmp_path):
     return tmp_path
 
 
-def test_the_wheel_installs_one_package_and_leaves_a_projects_core_its_own(venv, project, dsn):
+@pytest.fixture
+def empty_database(server_dsn):
+    name = f"jobconsole_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    yield conninfo.make_conninfo(server_dsn, dbname=name)
+    with psycopg.connect(server_dsn, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+def test_the_wheel_installs_one_package_and_leaves_a_projects_core_its_own(
+        venv, project, dsn, empty_database):
     env = {**os.environ, "PYTHONPATH": str(project), "JOBCONSOLE_DSN": dsn}
     run = lambda *args: subprocess.run(args, cwd=project, env=env, capture_output=True,  # noqa: E731
                                        text=True, timeout=120)
@@ -86,6 +100,8 @@ def test_the_wheel_installs_one_package_and_leaves_a_projects_core_its_own(venv,
         == ["jobconsole"]
 
     assert run(str(venv / "bin" / "jobconsole"), "--help").returncode == 0
+    created = run(str(venv / "bin" / "jobconsole"), "--dsn", empty_database, "init-db")
+    assert created.stdout.startswith("created schema jobconsole"), created.stderr
     registered = run(str(venv / "bin" / "jobconsole"), "register-operations", "ops.py")
     assert registered.returncode == 0, registered.stderr
     monitor = subprocess.Popen([venv / "bin" / "jobconsole", "monitor", "--workers", "1"],
