@@ -44,10 +44,11 @@ import traceback
 
 import psutil
 
-from . import db, registry, transitions
+from . import db, records, registry, transitions
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
 
+_LIVE_WORKER = db.sql_list(records.LIVE_WORKER)
 MAX_AHEAD = 16          # tasks claimed at once, at most
 QUICK = 0.02            # seconds: a task this fast lets the worker claim further ahead
 GROUP = MAX_AHEAD       # tiny tasks started and recorded together: a whole claim, so
@@ -100,7 +101,7 @@ class Worker:
         self.give_back()
         self.conn.execute(
             "update jobconsole.worker set status = 'stopped', finished = now(), "
-            "reason = coalesce(reason, %s) where id = %s and status in ('running', 'stopping')",
+            f"reason = coalesce(reason, %s) where id = %s and status in {_LIVE_WORKER}",
             (self.stop_reason, self.id))
         return reason
 
