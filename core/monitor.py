@@ -1,6 +1,17 @@
 """A monitor: one process per host and domain that spawns, supervises, scales and kills
 workers, and reaps what dead monitors of any host left behind.
 
+Who is dead. A monitor is declared dead by another only when its heartbeat and those of
+all its workers are stale: a monitor frozen alone (SIGSTOP) while its workers beat is
+not dead, and reaping it would run its tasks twice. A worker frozen alone is its own
+monitor's to kill, which it does, and only once the process is gone does it end its
+task. After it connects (or reconnects), a monitor waits the stale time before it
+judges anyone: after an outage of the database every heartbeat is old, and those of the
+living are about to be renewed. A monitor declared dead all the same (its whole host was
+frozen or cut off) fences itself when it wakes: it kills its workers, whose tasks may
+already run elsewhere, registers anew and goes on. On its own host a monitor checks a
+row's process by pid and start time, never by its row alone.
+
 It sleeps on LISTEN (control requests, newly queued tasks) and ticks at least every
 half second: reap exited children, carry out aborts, timeouts and kill requests, queue
 delayed tasks that are due and fire due cron schedules (any domain's: every monitor
@@ -8,6 +19,7 @@ shares that work), scale the pool, beat its heart. Killing a worker happens insi
 transaction that holds the worker's row lock, which the worker's own claim statement
 needs: so a worker can never claim a new task while it is being killed for an old one.
 """
+import contextlib
 import json
 import logging
 import os
@@ -19,9 +31,8 @@ import time
 import psutil
 import psycopg
 
-from . import db, records, schedules, tasks, transitions
+from . import db, hosts, records, schedules, tasks, transitions
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
-from .hosts import this_host
 from .timing import Timing
 
 log = logging.getLogger("jobconsole.monitor")
@@ -33,15 +44,19 @@ LIVE_MONITOR = db.sql_list(records.LIVE_MONITOR)
 # dead; so are their workers, and the tasks those were running.
 _REAP = f"""
 with dead as (
-    update jobconsole.monitor set status = 'dead', finished = now()
+    update jobconsole.monitor m set status = 'dead', finished = now()
     where status in {LIVE_MONITOR} and id <> %(me)s
-      and (heartbeat < now() - make_interval(secs => %(stale)s) or id = %(takeover)s)
+      and (id = %(takeover)s
+           or (heartbeat < now() - make_interval(secs => %(stale)s)
+               and not exists (select from jobconsole.worker w
+                               where w.monitor_id = m.id and w.status in {LIVE_WORKER}
+                                 and w.heartbeat >= now() - make_interval(secs => %(stale)s))))
     returning id
 )
 update jobconsole.worker set status = 'dead', finished = now(),
     reason = 'its monitor stopped beating'
 where monitor_id in (select id from dead) and status in {LIVE_WORKER}
-returning id
+returning id, host, pid, pid_started
 """
 
 
@@ -54,7 +69,7 @@ class Monitor:
                            f"(got {min_workers} and {max_workers})")
         self.dsn = dsn
         self.domain = domain
-        self.host = host or this_host()
+        self.host = host or hosts.this_host()
         self.min_workers, self.max_workers = min_workers, max_workers
         self.options = dict(min_workers=min_workers, max_workers=max_workers,
                             max_runs=max_runs, max_mem=max_mem)
@@ -70,15 +85,17 @@ class Monitor:
         self.spawn_backoff = 0.0
         self.next_spawn = 0.0
         self.id = None
+        self.connected_at = 0.0    # monotonic time the current connection was made
 
     # -- life cycle ---------------------------------------------------------------------
 
     def run(self):
         """Run in the foreground until stopped (signal or request); returns the exit code."""
-        self.conn = self.connect()
-        self.register()
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
+            self.conn = self.connect_patiently()
+            self.register()
+            self.warn_of_connections()
             log.info("monitor %s started for domain %r on %s (pid %s)",
                      self.id, self.domain, self.host, os.getpid())
             while not (self.stopping and not self.procs):
@@ -87,70 +104,114 @@ class Monitor:
                     self.sleep(0.5)
                 except psycopg.OperationalError as exc:
                     self.reconnect(exc)
+            self.finish()
+        except GiveUp as exc:
+            log.error("monitor %s: %s", self.id, exc)
+            for proc in self.procs.values():
+                terminate(proc, 0.0)
+            return 1
         finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+            if getattr(self, "conn", None) is not None:
+                self.conn.close()
+        log.info("monitor %s stopped", self.id)
+        return 0
+
+    def finish(self):
+        """Stop the workers and record the monitor stopped, retrying until it is
+        recorded: rows left 'running' would stand for processes long gone."""
+        while True:
             try:
                 self.stop_workers("its monitor was shut down")
                 self.conn.execute(
                     "update jobconsole.monitor set status = 'stopped', finished = now() "
                     f"where id = %s and status in {LIVE_MONITOR}", (self.id,))
-            except psycopg.OperationalError:
-                # no database to record it in: stop the workers all the same (a monitor
-                # that comes later finds their rows stale and fails their tasks)
-                for proc in self.procs.values():
-                    terminate(proc, self.timing.kill_grace)
-                raise
-            finally:
-                for s, handler in previous.items():
-                    signal.signal(s, handler)
-                self.conn.close()
-        log.info("monitor %s stopped", self.id)
-        return 0
+                return
+            except psycopg.OperationalError as exc:
+                self.reconnect(exc)
 
     def connect(self):
         conn = db.connect(self.dsn, application_name=f"jobconsole monitor {os.getpid()}")
         conn.execute("listen jobconsole_control")
         conn.execute("listen jobconsole_queued")
+        self.connected_at = time.monotonic()
         return conn
 
-    def reconnect(self, exc):
-        """The connection broke (a server restart, a failover, a terminated backend): the
-        workers run on with their own; get a new one, waiting longer between tries."""
-        log.warning("monitor %s lost the database (%s): reconnecting", self.id,
-                    first_line(exc))
-        self.conn.close()
+    def connect_patiently(self):
+        """A connection, waiting longer between tries while the server is away or full.
+        A second Ctrl-C or SIGTERM while it waits gives up (see GiveUp)."""
         pause = 0.5
         while True:
             try:
-                self.conn = self.connect()
-            except DatabaseUnavailable:
-                if self.stopping:
-                    raise
-                time.sleep(pause)
-                pause = min(2 * pause, 5.0)
-                continue
-            log.info("monitor %s reconnected", self.id)
-            return
+                return self.connect()
+            except DatabaseUnavailable as exc:
+                if self.stopping == "given up":
+                    raise GiveUp(f"gave up waiting for the database ({exc}); "
+                                 + self.unrecorded()) from None
+                log.warning("monitor %s: %s: trying again in %g s", self.id, exc, pause)
+            time.sleep(pause)
+            pause = min(2 * pause, 5.0)
+
+    def reconnect(self, exc):
+        """The connection broke (a server restart, a failover, a terminated backend): the
+        workers run on, reconnecting themselves; get a new one, waiting longer between
+        tries."""
+        log.warning("monitor %s lost the database (%s): reconnecting", self.id,
+                    first_line(exc))
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        self.conn = self.connect_patiently()
+        log.info("monitor %s reconnected", self.id)
+
+    def unrecorded(self):
+        what = f"monitor {self.id}" if self.id else "nothing registered"
+        if self.procs:
+            what += f" and workers {', '.join(map(str, self.procs))}"
+        return (f"{what} stay 'running' in the database until a monitor starts on "
+                f"{self.host}, which finds their processes gone and reaps them")
 
     def register(self):
-        """Insert this monitor's row, taking over from a dead one on this host and domain."""
-        for mid, pid, fresh in self.conn.execute(
-                "select id, pid, heartbeat > now() - make_interval(secs => %s) "
-                "from jobconsole.monitor where host = %s and domain = %s "
-                f"and status in {LIVE_MONITOR}",
-                (self.timing.stale, self.host, self.domain)).fetchall():
-            if fresh and psutil.pid_exists(pid):
-                raise Conflict(f"a monitor for domain {self.domain!r} already runs on "
-                               f"{self.host} (monitor {mid}, pid {pid})")
+        """Insert this monitor's row. First, reap what this host left: any monitor row of
+        it (any domain) whose process is gone, with its workers and what their tasks
+        started; a live monitor of this domain refuses the start."""
+        for mid, domain, pid, pid_started in self.conn.execute(
+                "select id, domain, pid, pid_started from jobconsole.monitor "
+                f"where host = %s and status in {LIVE_MONITOR}", (self.host,)).fetchall():
+            if hosts.alive(pid, pid_started):
+                if domain == self.domain:
+                    raise Conflict(f"a monitor for domain {self.domain!r} already runs on "
+                                   f"{self.host} (monitor {mid}, pid {pid})")
+                continue
+            log.warning("monitor %s (pid %s) of %s is gone: reaping what it left",
+                        mid, pid, self.host)
             self.reap(takeover=mid)
         self.id = self.conn.execute(
-            "insert into jobconsole.monitor (host, domain, pid, options) values (%s, %s, %s, %s) "
-            "returning id", (self.host, self.domain, os.getpid(), json.dumps(self.options))
-        ).fetchone()[0]
+            "insert into jobconsole.monitor (host, domain, pid, options, pid_started) "
+            "values (%s, %s, %s, %s, %s) returning id",
+            (self.host, self.domain, os.getpid(), json.dumps(self.options),
+             hosts.started(os.getpid()))).fetchone()[0]
+
+    def warn_of_connections(self):
+        """Say so when the server cannot hold the connections about to be opened: each
+        worker holds one."""
+        free, limit = self.conn.execute(
+            "select current_setting('max_connections')::int "
+            "- current_setting('superuser_reserved_connections')::int "
+            "- (select count(*) from pg_stat_activity where backend_type = 'client backend'), "
+            "current_setting('max_connections')::int").fetchone()
+        if free < self.max_workers:
+            log.warning("monitor %s: the server has %s free connections of %s, and this "
+                        "monitor may start %s workers, one connection each: raise "
+                        "max_connections, or start fewer workers", self.id, free, limit,
+                        self.max_workers)
 
     def _on_signal(self, signum, frame):
         if self.stopping == "now":
             self.timing = Timing(**{**self.timing.__dict__, "kill_grace": 0.0})
-        self.stopping = "now"
+            self.stopping = "given up"
+        elif self.stopping != "given up":
+            self.stopping = "now"
 
     def sleep(self, seconds):
         """Until a control request, or the next tick; a burst of newly queued tasks (one
@@ -171,12 +232,13 @@ class Monitor:
         if time.monotonic() >= self.next_beat:
             self.next_beat = time.monotonic() + self.timing.heartbeat
             self.beat()
-            self.reap()
+            if self.settled():
+                self.reap()
         self.reap_children()
         tasks.promote_due(self.conn)
         schedules.fire_due(self.conn, self.timing.schedule_grace)
         state = self.worker_states()
-        for wid, kill_requested, tid, status, overdue in state:
+        for wid, kill_requested, tid, status, overdue, silent in state:
             if wid not in self.procs:
                 continue
             if overdue:
@@ -186,37 +248,66 @@ class Monitor:
                 self.kill(wid, "killed on request", task_reason="its worker was killed on request")
             elif status == "aborting":
                 self.kill(wid, f"killed to abort task {tid}", aborting=tid)
+            elif silent and self.settled() and wid in self.procs:
+                # frozen (SIGSTOP, a C extension holding the GIL): its task ends only
+                # once the process is gone, which kill waits for
+                self.kill(wid, f"killed: no heartbeat for {self.timing.stale:g} s",
+                          task_reason="its worker stopped beating (frozen) and was killed")
         if self.stopping:
             self.stop_workers("its monitor was shut down", graceful=self.stopping == "graceful")
         else:
             self.scale(state)
+
+    def settled(self):
+        """Connected long enough to judge others by their heartbeats (see the module)."""
+        return time.monotonic() - self.connected_at >= self.timing.stale
 
     def beat(self):
         row = self.conn.execute(
             "update jobconsole.monitor set heartbeat = now() where id = %s "
             "returning status, stop_requested", (self.id,)).fetchone()
         if row is None or row[0] == "dead":
-            # we were silent long enough for another monitor to declare us dead (a
-            # suspended laptop, a frozen VM): our workers' tasks are already failed.
-            log.error("monitor %s was declared dead by another monitor: stopping", self.id)
-            self.stopping = "now"
+            self.fence()
         elif row[1] and not self.stopping:
             self.stopping = row[1]
             log.info("monitor %s: %s stop requested", self.id, row[1])
 
+    def fence(self):
+        """Declared dead by another monitor: this whole host was silent (frozen, cut off)
+        long enough for its tasks to be failed or retried elsewhere. Kill the workers at
+        once, with what their tasks started, then serve on under a new row."""
+        log.error("monitor %s was declared dead by another monitor (this host was silent): "
+                  "killing its workers, whose tasks may run elsewhere now", self.id)
+        for proc in self.procs.values():
+            terminate(proc, 0.0)
+        self.procs.clear()
+        self.idle_since.clear()
+        self.retiring.clear()
+        old = self.id
+        try:
+            self.register()
+        except Conflict as exc:     # another monitor took this host and domain over
+            log.error("monitor %s: %s: stopping", old, exc)
+            self.stopping = "now"
+            return
+        log.info("monitor %s registered anew as monitor %s", old, self.id)
+
     def worker_states(self):
-        """[(worker id, kill requested, task id, task status, overdue)] of live workers:
-        a row per started, unfinished task (a worker may have started a group of tiny
-        tasks at once), or one row with no task for an idle worker."""
+        """[(worker id, kill requested, task id, task status, overdue, silent)] of live
+        workers: a row per started, unfinished task (a worker may have started a group
+        of tiny tasks at once), or one row with no task for an idle worker. Silent: its
+        heartbeat is stale."""
         return self.conn.execute(
             "select w.id, w.kill_requested, t.id, t.status, "
             # in seconds, not as an interval: no stored timeout can overflow it
             "coalesce(t.status = 'running' "
-            "and extract(epoch from now() - t.started) > t.timeout, false) "
+            "and extract(epoch from now() - t.started) > t.timeout, false), "
+            "w.status = 'running' and w.heartbeat < now() - make_interval(secs => %s) "
             "from jobconsole.worker w left join jobconsole.task t "
             "on t.worker_id = w.id and t.status in ('running', 'aborting') "
             "and t.started is not null "
-            f"where w.monitor_id = %s and w.status in {LIVE_WORKER}", (self.id,)).fetchall()
+            f"where w.monitor_id = %s and w.status in {LIVE_WORKER}",
+            (self.timing.stale, self.id)).fetchall()
 
     # -- workers ------------------------------------------------------------------------
 
@@ -230,7 +321,9 @@ class Monitor:
         # handle (it kills its workers), not something each worker should die of alone.
         proc = subprocess.Popen([sys.executable, "-m", "jobconsole.worker", str(wid)], env=env,
                                 start_new_session=True, stdin=subprocess.DEVNULL)
-        self.conn.execute("update jobconsole.worker set pid = %s where id = %s", (proc.pid, wid))
+        proc.pid_started = hosts.started(proc.pid)
+        self.conn.execute("update jobconsole.worker set pid = %s, pid_started = %s where id = %s",
+                          (proc.pid, proc.pid_started, wid))
         proc.started = time.monotonic()
         self.procs[wid] = proc
         log.info("monitor %s: started worker %s (pid %s)", self.id, wid, proc.pid)
@@ -240,9 +333,9 @@ class Monitor:
             code = proc.poll()
             if code is None:
                 continue
-            del self.procs[wid]
-            self.idle_since.pop(wid, None)
-            self.retiring.discard(wid)
+            # what its tasks started dies with it (a worker that died of itself, an OOM
+            # kill, say, left them running)
+            hosts.kill_group(proc.pid, proc.pid_started)
             how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
             if code != 0 and time.monotonic() - proc.started < 5:
                 # dying at start-up (a broken import, a bad environment): back off
@@ -250,8 +343,13 @@ class Monitor:
                 self.next_spawn = time.monotonic() + self.spawn_backoff
             elif code == 0:
                 self.spawn_backoff = 0.0
+            # recorded before it is forgotten: should the connection break meanwhile, the
+            # next tick comes back to it
             self.end_worker(wid, "stopped" if code == 0 else "dead", f"process ended ({how})",
                             f"its worker process died ({how})")
+            del self.procs[wid]
+            self.idle_since.pop(wid, None)
+            self.retiring.discard(wid)
             log.log(logging.INFO if code == 0 else logging.WARNING,
                     "monitor %s: worker %s (pid %s) ended: %s", self.id, wid, proc.pid, how)
 
@@ -358,13 +456,21 @@ class Monitor:
 
     def reap(self, takeover=None):
         with self.conn.transaction():
-            workers = [r[0] for r in self.conn.execute(
-                _REAP, dict(me=self.id or 0, stale=self.timing.stale, takeover=takeover))]
+            workers = self.conn.execute(
+                _REAP, dict(me=self.id or 0, stale=self.timing.stale, takeover=takeover)
+            ).fetchall()
             if workers:
                 ended = transitions.end_tasks_of_workers(
-                    self.conn, workers, "its worker's monitor stopped beating")
+                    self.conn, [w[0] for w in workers], "its worker's monitor stopped beating")
                 log.warning("monitor %s: reaped dead workers %s, tasks %s",
-                            self.id, workers, [t for t, _ in ended])
+                            self.id, [w[0] for w in workers], [t for t, _ in ended])
+        for wid, host, pid, pid_started in workers:
+            if host == self.host:   # processes of another host are out of reach
+                hosts.kill_group(pid, pid_started)
+
+
+class GiveUp(Exception):
+    """Stop trying: the operator asked twice while the database could not be reached."""
 
 
 def terminate(proc, grace):

@@ -62,6 +62,11 @@ class LogBuffer:
             lines, self._lines = self._lines, []
         return [i for i, _, _ in lines], [t for _, t, _ in lines], [l for _, _, l in lines]
 
+    def put_back(self, task_ids: list[int], ts: list[float], lines: list[str]) -> None:
+        """Lines taken that could not be written: first again, in their order."""
+        with self._lock:
+            self._lines[:0] = list(zip(task_ids, ts, lines))
+
     def pending(self) -> bool:
         """Anything to write: log lines, progress or facet."""
         return bool(self._lines or self._progress or self._facets)

@@ -1,4 +1,4 @@
--- jobconsole schema, version 10
+-- jobconsole schema, version 11
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -66,7 +66,10 @@ create table jobconsole.monitor (
     stop_requested text check (stop_requested in ('graceful', 'now')),
     started timestamptz not null default now(),
     heartbeat timestamptz not null default now(),
-    finished timestamptz
+    finished timestamptz,
+    -- its process's start time as its host read it (epoch seconds): a pid is reused,
+    -- so a monitor checking the rows of its own host compares both
+    pid_started double precision
 );
 -- Two live monitors of one host and domain would fight over its workers: the database
 -- refuses the second. Ended ones stay as history.
@@ -90,7 +93,8 @@ create table jobconsole.worker (
     reason text,                        -- why it ended
     started timestamptz not null default now(),
     heartbeat timestamptz not null default now(),
-    finished timestamptz
+    finished timestamptz,
+    pid_started double precision        -- as the monitor's: which process the pid is
 );
 -- a monitor's loop looks up its live workers at every tick
 create index worker_live on jobconsole.worker (monitor_id) where status in ('starting', 'running', 'stopping');
@@ -266,6 +270,8 @@ create trigger task_updated after update on jobconsole.task
 -- capped at ten years, the most a back-off itself may be (core/registry.py,
 -- MAX_SECONDS): the doubling could otherwise overflow an interval, and fail the
 -- statement that failed the task (a worker's step, a monitor's tick) again and again.
+-- A worker's session announces its own changes, the status trigger standing aside, so
+-- there this trigger announces a retry queued at once, to wake the domain's workers.
 create function jobconsole.retry() returns trigger language plpgsql as $$
 declare
     wait double precision := least(new.backoff * 2 ^ least(new.attempt - 1, 40), 315360000);
@@ -280,6 +286,9 @@ begin
     new.output := null;
     new.raw_output := null;
     -- error_kind and traceback stay: they tell why the last attempt failed
+    if new.status = 'queued' and current_setting('jobconsole.notifies_itself', true) = 'on' then
+        perform pg_notify('jobconsole_queued', new.domain);
+    end if;
     return new;
 end $$;
 
@@ -292,11 +301,13 @@ create trigger task_retry before update of status on jobconsole.task
 -- When a task with dependents finishes, whoever finished it: if it is done, those whose
 -- dependencies are now all done (and whose start time has come) are queued at once;
 -- if it failed for good or was aborted, they fail as 'dependency' without running,
--- which in turn fails theirs, down the chain. has_dependents keeps every other task's
+-- which in turn fails theirs, down the chain (announced here on a worker's session,
+-- where the status trigger stands aside). has_dependents keeps every other task's
 -- finish, the hot path, from calling the function at all.
 create function jobconsole.release_dependents() returns trigger language plpgsql as $$
 declare
     d text;
+    failed text;
 begin
     if new.status = 'done' then
         -- announced here: on a worker's session the status trigger stands aside
@@ -314,11 +325,17 @@ begin
             perform pg_notify('jobconsole_queued', d);
         end loop;
     else
-        update jobconsole.task t set status = 'failed', error_kind = 'dependency',
-            traceback = format('task %s, which it depends on, was %s', new.id, new.status),
-            finished = now()
-        where t.status = 'waiting'
-          and t.id in (select d.task_id from jobconsole.dependency d where d.depends_on = new.id);
+        with gone as (
+            update jobconsole.task t set status = 'failed', error_kind = 'dependency',
+                traceback = format('task %s, which it depends on, was %s', new.id, new.status),
+                finished = now()
+            where t.status = 'waiting'
+              and t.id in (select d.task_id from jobconsole.dependency d where d.depends_on = new.id)
+            returning t.id)
+        select string_agg(id::text, ',') into failed from gone;
+        if failed is not null and current_setting('jobconsole.notifies_itself', true) = 'on' then
+            perform pg_notify('jobconsole_task', failed);
+        end if;
     end if;
     return null;
 end $$;

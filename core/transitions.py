@@ -194,7 +194,9 @@ INSERT_LOG = _LOG_ROWS
 # running | aborting -> done | failed ('error') | aborted | failed ('timeout'): the
 # results the worker holds; and running (in its hand) -> running (started): the next
 # task or group. One statement per task, or per group of tiny ones, with the log's
-# tail; it counts the worker's runs and names the task its code runs now.
+# tail; it counts the worker's runs and names the task its code runs now. It may be
+# sent again after a reconnect (the server may have lost it): it finishes a task only
+# while it runs in this worker's name, and logs a finished task's lines only then.
 # The session sets jobconsole.notifies_itself, so the task trigger stands aside and
 # the statement announces its changes itself: a plain pg_notify is far cheaper than
 # the trigger's transition tables.
@@ -203,7 +205,7 @@ with me as (
     update jobconsole.worker set runs = runs + %(finished)s, task_id = %(current)s
     where id = %(wid)s and status = 'running'
     returning id
-), {logged}results as (
+), results as (
     select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::jsonb[],
                          %(raws)s::bytea[], %(kinds)s::text[], %(tracebacks)s::text[])
         as r(id, status, output, raw_output, kind, traceback)
@@ -215,7 +217,8 @@ with me as (
     from results r
     where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
       and exists (select from me)
-), started as (
+    returning t.id
+), {logged}started as (
     update jobconsole.task set started = now()
     where id = any(%(next)s::bigint[]) and worker_id = %(wid)s and status = 'running'
       and started is null and exists (select from me)
@@ -228,8 +231,11 @@ _finish = _aborting_or("r.status", "r.kind", "r.traceback", row="t.")
 STEP = _STEP.format(logged="", finish=_finish)
 # the same, with log lines to write (the insert, and its trigger, only when there are)
 STEP_LOGGED = _STEP.format(
-    logged=f"logged as (\n    {_LOG_ROWS}\n    where exists (select from me)\n), ",
-    finish=_finish)
+    logged=f"""logged as (
+    {_LOG_ROWS}
+    where exists (select from me)
+      and (u.task <> all(%(ids)s::bigint[]) or u.task in (select id from finish))
+), """, finish=_finish)
 
 # running, not started (in the worker's hand) -> queued: given back unrun, for idle
 # workers to take (a slow task holds up what waits behind it; the worker stops).
@@ -239,6 +245,18 @@ with back as (
     update jobconsole.task set status = 'queued', worker_id = null, claimed = null
     where id = any(%(ids)s) and worker_id = %(wid)s and status = 'running'
       and started is null
+    returning id
+)
+select pg_notify('jobconsole_queued', %(domain)s) where exists (select from back)
+"""
+
+# running, not started -> queued: what a worker finds claimed in its name after a
+# reconnect and does not hold (a claim whose answer the broken connection lost).
+RELEASE_UNHELD = """
+with back as (
+    update jobconsole.task set status = 'queued', worker_id = null, claimed = null
+    where worker_id = %(wid)s and status = 'running' and started is null
+      and id <> all(%(keep)s::bigint[])
     returning id
 )
 select pg_notify('jobconsole_queued', %(domain)s) where exists (select from back)

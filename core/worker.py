@@ -7,10 +7,17 @@ than running a small task, so a worker commits durably once per *claim*, and cla
 few tasks ahead when the queue is deep and tasks are quick (`transitions.CLAIM`). A
 claimed task is 'running' with `started` null: it waits in the worker's hand. Each task
 then costs one statement (`transitions.STEP`): record the previous task's result and
-log tail, and mark the next one started, committed without waiting for the disk. What that trades, and only
-on a crash of the PostgreSQL server itself: the last fraction of a second of results
-may be lost, and those tasks end as crashes; none is ever silently run twice, because
-its claim was durable. Everything stays correct on crashes of workers and monitors.
+log tail, and mark the next one started, committed without waiting for the disk.
+
+Durability all the same: the WAL is ordered, so a durable commit makes every earlier
+commit of the server durable too. A worker keeps what its steps recorded (`unconfirmed`)
+until a durable commit covers it: its next claim that takes tasks, or the one it makes
+before going idle. If the connection breaks (a server restart or crash, a terminated
+backend), the worker reconnects with growing pauses and records those steps again:
+each is idempotent (a task is finished only while it is running, in this worker's
+name). Then it gives back what it holds unstarted, since a claim whose answer was lost
+may have taken more than its hand knows. So a server crash loses no result of a worker
+that survives it. Everything stays correct on crashes of workers and monitors.
 
 Groups: tasks that take under TINY seconds on average are started GROUP at a time in
 one step and recorded together in the next, so that a statement is shared by several.
@@ -29,13 +36,23 @@ task is usually started with its whole claim, though: aborted while its group ru
 still runs if its turn comes within the group's GROUP_SPAN, and ends 'aborted' all the
 same, its result discarded; later, it goes back with the rest and ends 'aborted' unrun.
 
-A companion thread on its own connection writes heartbeats and streams the log of a
-long task. The worker dies with its monitor (PR_SET_PDEATHSIG), so a monitor killed
-with SIGKILL leaves no orphans.
+A companion thread writes heartbeats and streams the log of a long task, on the
+worker's one connection (idle, the main thread waits on its socket without holding it).
+The worker dies with its monitor (PR_SET_PDEATHSIG), so a monitor killed with SIGKILL
+leaves no orphan worker.
+
+Fencing: a worker whose row another monitor declared dead (its host went silent) must
+not go on: its steps are refused (they require the row to be 'running'), and when its
+companion reads that verdict, or has been unable to reach the database for half the
+time after which a host is declared dead while a task's code runs, it kills its own
+process group: the task's code, and what it started, stop before another host may take
+the task over.
 """
 import collections
+import contextlib
 import ctypes
 import os
+import select
 import signal
 import sys
 import threading
@@ -43,8 +60,10 @@ import time
 import traceback
 
 import psutil
+import psycopg
 
 from . import db, records, registry, transitions
+from .errors import DatabaseUnavailable
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
 
@@ -56,6 +75,11 @@ GROUP = MAX_AHEAD       # tiny tasks started and recorded together: a whole clai
 TINY = 0.002            # seconds: tasks this fast (on average) are run in groups
 GROUP_SPAN = 0.05       # seconds a group may run before what remains of it goes back: its
                         # tasks' timeouts count from its start, and its results wait
+
+# A commit that waits for the disk, and so for every earlier commit of the server (the
+# WAL is ordered): an xid makes the transaction write a commit record.
+_MAKE_DURABLE = "select set_config('synchronous_commit', 'on', true), txid_current()"
+
 
 class Worker:
     def __init__(self, worker_id, dsn, timing=None):
@@ -75,9 +99,14 @@ class Worker:
         self.runs = 0
         self.ahead = 1
         self.process = psutil.Process()
+        self.conn = None
+        self.conn_lock = threading.Lock()    # held while a broken connection is replaced
+        self.unconfirmed = []    # steps recorded, not yet made durable (flush_lock)
+        self.current = None      # the task the worker row names as running (flush_lock)
+        self.exiting = False
 
     def run(self):
-        self.conn = db.connect(self.dsn)
+        self.conn = self.connect_patiently()
         row = self.conn.execute(
             "update jobconsole.worker w set status = 'running', pid = %s, heartbeat = now() "
             "from jobconsole.monitor m where w.id = %s and m.id = w.monitor_id "
@@ -88,22 +117,107 @@ class Worker:
         self.domain, self.host, options = row
         self.max_runs = options.get("max_runs")
         self.max_mem = options.get("max_mem")
-        # off for this session's steps; each claim switches it back on for its own
-        # statement (see the module's docstring and transitions.CLAIM)
-        self.conn.execute("set synchronous_commit = off")
-        self.conn.execute("set jobconsole.notifies_itself = on")
-        self.conn.execute("listen jobconsole_queued")
-        self.conn.execute("listen jobconsole_operations")
         self.load_operations()
         Companion(self).start()
         # on an exception the process dies and its monitor records how (dead, exit code)
         reason = self.loop()
-        self.give_back()
-        self.conn.execute(
-            "update jobconsole.worker set status = 'stopped', finished = now(), "
-            f"reason = coalesce(reason, %s) where id = %s and status in {_LIVE_WORKER}",
-            (self.stop_reason, self.id))
+        self.exiting = True
+        # last words, durably: no later claim will cover them
+        conn = self.conn
+        try:
+            conn.execute("set synchronous_commit = on")
+            self.give_back()
+            self.flush_results()
+            conn.execute(
+                "update jobconsole.worker set status = 'stopped', finished = now(), "
+                f"reason = coalesce(reason, %s) where id = %s and status in {_LIVE_WORKER}",
+                (self.stop_reason, self.id))
+        except psycopg.OperationalError:
+            self.reconnect(conn)   # records what it holds again; its monitor ends the row
         return reason
+
+    # -- the connection --------------------------------------------------------------------
+
+    def connect(self):
+        """A session for this worker: its steps commit without waiting for the disk (each
+        claim makes its own commit durable), announce their own changes, and it hears of
+        newly queued tasks and of new operations."""
+        # a cut network must fail a statement, not hang it: the lease (check_lease) can
+        # only be kept by a worker that notices
+        patience = max(1.0, self.timing.stale / 4)
+        conn = db.connect(self.dsn, application_name=f"jobconsole worker {os.getpid()}",
+                          connect_timeout=max(2, round(patience)),
+                          tcp_user_timeout=int(patience * 1000), keepalives=1,
+                          keepalives_idle=max(1, round(patience)), keepalives_interval=1,
+                          keepalives_count=3)
+        for statement in ("set synchronous_commit = off", "set jobconsole.notifies_itself = on",
+                          "listen jobconsole_queued", "listen jobconsole_operations"):
+            conn.execute(statement)
+        return conn
+
+    def connect_patiently(self):
+        """A new session, waiting longer between tries while the server is away or full."""
+        pause = 0.5
+        while True:
+            try:
+                return self.connect()
+            except DatabaseUnavailable as exc:
+                say(f"worker {self.id}: {exc}: trying again in {pause:g} s")
+            self.check_lease()
+            time.sleep(pause)
+            pause = min(2 * pause, 5.0)
+
+    def reconnect(self, broken):
+        """Replace `broken`, the connection a statement of either thread failed on (the
+        first thread to come does it; the other finds it done), then record again what
+        the old session may have lost."""
+        with self.conn_lock:
+            if self.conn is not broken:
+                return
+            with contextlib.suppress(Exception):
+                broken.close()
+            say(f"worker {self.id}: lost the database: reconnecting")
+            self.conn = self.connect_patiently()
+        self.recover()
+        say(f"worker {self.id}: reconnected")
+
+    def recover(self):
+        """On a new session: the steps not yet covered by a durable commit are recorded
+        again (each finishes a task only while it still runs in this worker's name, and
+        logs its lines only then), and tasks claimed in this worker's name that it will
+        not run go back to the queue."""
+        with self.flush_lock:
+            sent, self.unconfirmed = self.unconfirmed, []
+            try:
+                for params in sent:
+                    self.conn.execute(
+                        transitions.STEP_LOGGED if params["lines"] else transitions.STEP,
+                        {**params, "finished": 0, "current": self.current})
+            except BaseException:
+                self.unconfirmed[:0] = sent     # recorded again by the next session
+                raise
+            with self.hand_lock:
+                self.hand.clear()
+                keep = [row[0] for row in self.group] + [r["id"] for r in self.results]
+                if self.busy_since is not None and self.buffer.task_id is not None:
+                    keep.append(self.buffer.task_id)
+            self.conn.execute(transitions.RELEASE_UNHELD,
+                              dict(wid=self.id, keep=keep, domain=self.domain))
+            self.conn.execute(_MAKE_DURABLE)
+
+    def check_lease(self):
+        """Fence this worker if a task's code runs while the database has been out of
+        reach for half the stale time: past the whole, another host may take it over.
+        Only failed tries count: a companion merely slow to run (a task holding the GIL)
+        has its monitor, which sees it silent, to deal with."""
+        companion = self.companion
+        if companion is not None and companion.failing and self.busy_since is not None and \
+                time.monotonic() - companion.last_beat > self.timing.stale / 2:
+            fence(f"worker {self.id}: no heartbeat recorded for "
+                  f"{time.monotonic() - companion.last_beat:.1f} s while running task "
+                  f"{self.buffer.task_id}")
+
+    companion = None
 
     def load_operations(self):
         paths = [r[0] for r in self.conn.execute(
@@ -124,34 +238,53 @@ class Worker:
 
     def loop(self):
         while True:
-            self.stop_reason = self.stop_reason or self.limit_reached()
-            if self.stop_reason:
-                self.give_back()
-            elif not self.hand and not self.claim():
-                alive, _ = self.step([])
-                if not alive:
-                    return "stopped by its monitor"
-                self.wait()
+            conn = self.conn
+            try:
+                reason = self.turn()
+            except psycopg.OperationalError:
+                self.reconnect(conn)
                 continue
-            group = self.next_group() if not self.stop_reason else []
-            alive, started = self.step([row[0] for row in group])
+            if reason is not None:
+                return reason
+
+    def turn(self):
+        """Claim, or record, start and run the next task or group; a reason to stop, or
+        None to go on."""
+        self.stop_reason = self.stop_reason or self.limit_reached()
+        if self.stop_reason:
+            self.give_back()
+        elif not self.hand and not self.claim():
+            alive, _ = self.step([])
             if not alive:
                 return "stopped by its monitor"
-            if not group:
-                return self.stop_reason
-            with self.hand_lock:
-                # started (not aborted, nor given back, while it waited in the hand),
-                # and not run yet: the companion may give these back (see give_back)
-                self.group.extend(row for row in group if row[0] in started)
-                # asked to start several: the step named none as current, even if only
-                # one started (the others aborted in the hand), so the companion must
-                self.grouped = len(group) > 1
-            began = time.monotonic()
-            while (row := self.next_of_group(began)) is not None:
-                result = self.execute(*row)
-                with self.flush_lock:
-                    self.results.append(result)
-                self.runs += 1
+            self.confirm()
+            self.wait()
+            return None
+        group = self.next_group() if not self.stop_reason else []
+        try:
+            alive, started = self.step([row[0] for row in group])
+        except BaseException:
+            with self.hand_lock:     # not started: still in the hand
+                self.hand.extendleft(reversed(group))
+            raise
+        if not alive:
+            return "stopped by its monitor"
+        if not group:
+            return self.stop_reason
+        with self.hand_lock:
+            # started (not aborted, nor given back, while it waited in the hand),
+            # and not run yet: the companion may give these back (see give_back)
+            self.group.extend(row for row in group if row[0] in started)
+            # asked to start several: the step named none as current, even if only
+            # one started (the others aborted in the hand), so the companion must
+            self.grouped = len(group) > 1
+        began = time.monotonic()
+        while (row := self.next_of_group(began)) is not None:
+            result = self.execute(*row)
+            with self.flush_lock:
+                self.results.append(result)
+            self.runs += 1
+        return None
 
     def next_group(self):
         """The next task from the hand, or a few when tasks are tiny (see GROUP)."""
@@ -178,43 +311,71 @@ class Worker:
         """
         with self.flush_lock:
             self.buffer.task_id = None
-            return self._record(self.conn, next_ids,
-                                next_ids[0] if len(next_ids) == 1 else None)
+            return self._record(next_ids, next_ids[0] if len(next_ids) == 1 else None)
 
-    def point_at(self, conn, tid):
+    def point_at(self, tid):
         """For the companion, when `tid`, started in a group, proves slow: record what
         the group finished before it (the monitor would time those out meanwhile), and
         make `tid` the worker's current task, the one an abort of it kills."""
         with self.flush_lock:
             if self.buffer.task_id == tid and self.busy_since is not None:
-                self._record(conn, [], tid)
+                self._record([], tid)
 
-    def _record(self, conn, next_ids, current):
-        """One step statement on `conn`; the caller holds flush_lock."""
+    def flush_results(self):
+        """Record what finished without starting anything (the worker stops)."""
+        with self.flush_lock:
+            if self.results or self.buffer.pending():
+                self._record([], None)
+
+    def _record(self, next_ids, current):
+        """One step statement; the caller holds flush_lock."""
+        conn = self.conn
         results, self.results = self.results, []
         log_tasks, ts, lines = self.buffer.take_all()
-        write_state(conn, *self.buffer.take_state())   # usually nothing to write
-        params = dict(
-            wid=self.id, finished=len(results), next=next_ids, current=current,
-            ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
-            outputs=[r["output"] for r in results], raws=[r["raw_output"] for r in results],
-            kinds=[r["kind"] for r in results], tracebacks=[r["traceback"] for r in results],
-            log_tasks=log_tasks, ts=ts, lines=lines,
-            notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
         try:
+            write_state(conn, *self.buffer.take_state())   # usually nothing to write
+            params = dict(
+                wid=self.id, finished=len(results), next=next_ids, current=current,
+                ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
+                outputs=[r["output"] for r in results],
+                raws=[r["raw_output"] for r in results], kinds=[r["kind"] for r in results],
+                tracebacks=[r["traceback"] for r in results],
+                log_tasks=log_tasks, ts=ts, lines=lines,
+                notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
             alive, started, _ = conn.execute(
                 transitions.STEP_LOGGED if lines else transitions.STEP, params).fetchone()
         except BaseException:
-            # not recorded: the next step records them (the companion survives errors)
+            # not recorded: the next step records them, whichever thread makes it
             self.results[:0] = results
+            self.buffer.put_back(log_tasks, ts, lines)
             raise
+        self.current = current
+        if results or next_ids or lines:
+            # kept for a new session to record again, should the server lose this
+            # commit; a replay logs only the lines of the tasks it finishes
+            finished = set(params["ids"])
+            kept = [(t, at, line) for t, at, line in zip(log_tasks, ts, lines) if t in finished]
+            params.update(log_tasks=[k[0] for k in kept], ts=[k[1] for k in kept],
+                          lines=[k[2] for k in kept])
+            self.unconfirmed.append(params)
         return alive, set(started)
+
+    def confirm(self):
+        """Make the steps recorded so far durable, before idling: no claim may come to
+        cover them for a long while."""
+        with self.flush_lock:
+            if self.unconfirmed:
+                self.conn.execute(_MAKE_DURABLE)
+                self.unconfirmed.clear()
 
     def claim(self):
         """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""
-        rows = self.conn.execute(transitions.CLAIM, dict(
-            wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
-            n=self.ahead)).fetchall()
+        with self.flush_lock:
+            rows = self.conn.execute(transitions.CLAIM, dict(
+                wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
+                n=self.ahead)).fetchall()
+            if rows:     # its commit waited for the disk: every earlier one is durable
+                self.unconfirmed.clear()
         rows.sort(key=lambda r: (-r[0], r[1]))
         with self.hand_lock:
             self.hand.extend(r[1:] for r in rows)
@@ -242,36 +403,45 @@ class Worker:
         return dict(id=tid, status=status, output=output, raw_output=raw_output, kind=kind,
                     traceback=tb)
 
-    def give_back(self, conn=None):
+    def give_back(self):
         """Return what this worker holds but has not run to the queue: the tasks in its
         hand, and those of its group still waiting (marked started, their code not
         begun). A waiting one that was aborted meanwhile ends 'aborted' here instead."""
-        with self.hand_lock:
-            hand = [row[0] for row in self.hand]
-            group = [row[0] for row in self.group]
+        with self.hand_lock:     # taken away first: the main thread must not run them
+            hand, group = list(self.hand), list(self.group)
             self.hand.clear()
             self.group.clear()
-        conn = conn or self.conn
-        if hand:
-            conn.execute(transitions.GIVE_BACK_HAND,
-                         dict(ids=hand, wid=self.id, domain=self.domain))
-        if group:
-            conn.execute(transitions.GIVE_BACK_STARTED,
-                         dict(ids=group, wid=self.id, domain=self.domain))
-        return hand + group
+        conn = self.conn
+        try:
+            if hand:
+                conn.execute(transitions.GIVE_BACK_HAND,
+                             dict(ids=[r[0] for r in hand], wid=self.id, domain=self.domain))
+            if group:
+                conn.execute(transitions.GIVE_BACK_STARTED,
+                             dict(ids=[r[0] for r in group], wid=self.id, domain=self.domain))
+        except BaseException:
+            with self.hand_lock:     # still this worker's, in the database: run them
+                self.hand.extendleft(reversed(hand))
+                self.group.extendleft(reversed(group))
+            raise
+        return [r[0] for r in hand + group]
 
     def wait(self):
-        """Sleep until a task may be waiting: a notification, or the safety-net poll."""
+        """Sleep until a task may be waiting: a notification, or the safety-net poll.
+
+        It waits on the connection's socket, not in `notifies()`, which would hold the
+        connection for the whole wait and keep the companion's heartbeats out: what the
+        companion's statements receive meanwhile, psycopg keeps for the next read."""
+        conn = self.conn
         deadline = time.monotonic() + self.timing.poll
-        while self.stop_reason is None and time.monotonic() < deadline:
-            # exhaust the generator before querying: it holds the connection's lock
-            notes = list(self.conn.notifies(
-                timeout=min(1.0, deadline - time.monotonic()), stop_after=1))
+        while self.stop_reason is None and (left := deadline - time.monotonic()) > 0:
+            notes = list(conn.notifies(timeout=0))
             if any(n.channel == "jobconsole_operations" for n in notes):
                 self.load_operations()
                 return
             if any(n.payload == self.domain for n in notes):
                 return
+            select.select([conn.fileno()], [], [], min(1.0, left))
 
     def limit_reached(self):
         if self.max_runs and self.runs >= self.max_runs:
@@ -287,12 +457,16 @@ SLOW = 0.1    # seconds: past this, the tasks waiting behind a running one are g
 
 
 class Companion(threading.Thread):
-    """Heartbeats, streaming of a long task's log lines, watching for a shutdown request."""
+    """Heartbeats, streaming of a long task's log lines, watching for a shutdown request
+    and for its worker's fencing."""
 
     def __init__(self, worker):
         super().__init__(name="jobconsole-companion", daemon=True)
         self.worker = worker
         self.parent = os.getppid()
+        self.last_beat = time.monotonic()    # when a heartbeat was last recorded
+        self.failing = False                 # a statement failed since
+        worker.companion = self
 
     def run(self):
         # A companion that died would silently stop the heartbeats and the log: so it
@@ -307,41 +481,61 @@ class Companion(threading.Thread):
 
     def beat_forever(self):
         w = self.worker
-        conn = db.connect(w.dsn)
         next_beat = next_flush = 0.0
         pointed = None
         while True:
             if os.getppid() != self.parent:   # the monitor is gone (belt and braces)
                 os._exit(1)
-            now = time.monotonic()
-            if now >= next_flush:
-                next_flush = now + w.timing.log_flush
-                if w.buffer.pending():
-                    self.flush(conn)
-            busy, tid = w.busy_since, w.buffer.task_id
-            if busy is not None and now - busy > SLOW:
-                if w.hand or w.group:
-                    w.give_back(conn)   # a slow task: let idle workers take what waits
-                if w.grouped and tid != pointed:
-                    w.point_at(conn, tid)   # started in a group, yet slow
-                    pointed = tid
-            if now >= next_beat:
-                next_beat = now + w.timing.heartbeat
-                row = conn.execute(
-                    "update jobconsole.worker set heartbeat = now(), mem_mb = %s "
-                    "where id = %s returning shutdown_requested",
-                    (w.process.memory_info().rss // 2**20, w.id)).fetchone()
-                if row and row[0] and w.stop_reason is None:
-                    w.stop_reason = "shut down on request"
+            w.check_lease()
+            conn = w.conn
+            try:
+                now = time.monotonic()
+                if now >= next_flush:
+                    next_flush = now + w.timing.log_flush
+                    if w.buffer.pending():
+                        self.flush()
+                busy, tid = w.busy_since, w.buffer.task_id
+                if busy is not None and now - busy > SLOW:
+                    if w.hand or w.group:
+                        w.give_back()   # a slow task: let idle workers take what waits
+                    if w.grouped and tid != pointed:
+                        w.point_at(tid)   # started in a group, yet slow
+                        pointed = tid
+                if now >= next_beat:
+                    next_beat = now + w.timing.heartbeat
+                    self.beat()
+            except psycopg.OperationalError:
+                self.failing = True
+                w.reconnect(conn)
             time.sleep(0.05)
 
-    def flush(self, conn):
-        with self.worker.flush_lock:
-            tasks, ts, lines = self.worker.buffer.take_all()
-            if lines:
-                conn.execute(transitions.INSERT_LOG,
-                             dict(log_tasks=tasks, ts=ts, lines=lines))
-            write_state(conn, *self.worker.buffer.take_state())
+    def beat(self):
+        w = self.worker
+        row = w.conn.execute(
+            "update jobconsole.worker set heartbeat = now(), mem_mb = %s "
+            "where id = %s returning shutdown_requested, status",
+            (w.process.memory_info().rss // 2**20, w.id)).fetchone()
+        self.last_beat = time.monotonic()
+        self.failing = False
+        if row is None or (row[1] != "running" and not w.exiting):
+            # declared dead by another monitor (this host was silent): its tasks may
+            # already run elsewhere
+            fence(f"worker {w.id} was declared {row[1] if row else 'gone'}")
+        if row[0] and w.stop_reason is None:
+            w.stop_reason = "shut down on request"
+
+    def flush(self):
+        w = self.worker
+        with w.flush_lock:
+            tasks, ts, lines = w.buffer.take_all()
+            try:
+                if lines:
+                    w.conn.execute(transitions.INSERT_LOG,
+                                   dict(log_tasks=tasks, ts=ts, lines=lines))
+                write_state(w.conn, *w.buffer.take_state())
+            except BaseException:
+                w.buffer.put_back(tasks, ts, lines)
+                raise
 
 
 def write_state(conn, progress, facets):
@@ -357,6 +551,20 @@ def write_state(conn, progress, facets):
             "with f as (update jobconsole.task set facet = coalesce(facet, '{}') || %s::jsonb "
             "where id = %s returning id) select pg_notify('jobconsole_task', %s) from f",
             (facet, tid, str(tid)))
+
+
+def say(text):
+    """A line for the monitor's log: the worker's real stderr, never a task's."""
+    print(text, file=sys.__stderr__, flush=True)
+
+
+def fence(why):
+    """Kill this worker and every process its task started, now: what it runs may
+    already run elsewhere."""
+    say(f"{why}: killing the task's processes and the worker")
+    if os.getpgid(0) == os.getpid():     # the group it leads, started by its monitor
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _die_with_parent():
