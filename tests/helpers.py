@@ -39,11 +39,11 @@ def installed_layout(target):
 class MonitorProcess:
     """A `jobconsole monitor` running as a real process."""
 
-    def __init__(self, dsn, *args, host=None):
-        env = dict(os.environ, JOBCONSOLE_DSN=dsn)
+    def __init__(self, dsn, *args, host=None, ops=OPS, env=None):
+        env = dict(os.environ, **(env or {}), JOBCONSOLE_DSN=dsn)
         if host:
             env["JOBCONSOLE_HOST"] = host
-            api.register_operations(dsn, OPS, host=host)   # operations are per host
+            api.register_operations(dsn, ops, host=host)   # operations are per host
         self.dsn = dsn
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jobconsole.console", "monitor", *args], env=env,
