@@ -14,6 +14,7 @@ from typing import Any
 
 from . import db, embedded, hosts, operations, processes, sanitize as _sanitize, schedules
 from . import schema, tasks, timing as _timing, watch as _watch, workflows
+from .errors import Conflict
 from .records import (MonitorInfo, OperationInfo, ScheduleInfo, TaskInfo, WorkerInfo,
                       WorkflowInfo)
 from .registry import task
@@ -23,7 +24,7 @@ __all__ = [
     "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "count_tasks",
     "task_id_span", "abort", "relaunch", "delete", "workflow",
     "register_operations", "unregister_operation", "list_operations",
-    "list_monitors", "list_workers", "shutdown_monitor", "shutdown_worker", "kill_worker",
+    "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker", "kill_worker",
     "run_monitor", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
     "pause_schedule", "resume_schedule", "run_schedule",
     "init_db", "vacuum", "resolve_dsn", "check_database", "describe_dsn", "ENV_DSN",
@@ -151,6 +152,16 @@ def list_workers(dsn: Dsn, all: bool = False, monitor_id: int | None = None) -> 
     """Live workers, with the task each runs (all=True: ended ones too)."""
     with db.pooled(db.resolve(dsn)) as conn:
         return processes.list_workers(conn, all=all, monitor_id=monitor_id)
+
+
+def serving_monitor(dsn: Dsn, domain: str = "default",
+                    host: str | None = None) -> MonitorInfo | None:
+    """The monitor of `domain` on `host` (this host by default) that is alive now: its
+    heartbeat is fresh and, on this host, its process runs. None if there is none,
+    whatever stale rows say."""
+    with db.pooled(db.resolve(dsn)) as conn:
+        return processes.serving_monitor(conn, domain, host or hosts.this_host(),
+                                         _timing.Timing.from_env().stale)
 
 
 def shutdown_monitor(dsn: Dsn, mid: int, now: bool = False) -> None:
@@ -283,8 +294,12 @@ def start_embedded() -> str:
     return embedded.ensure_running()
 
 
-def stop_embedded() -> bool:
-    """Stop the embedded server; False if it was not running."""
+def stop_embedded(force: bool = False) -> bool:
+    """Stop the embedded server; False if it was not running. Conflict if monitors or
+    workers are connected to it, unless `force`: they would lose their database."""
+    if not force and (attached := embedded.attached()):
+        raise Conflict(f"{attached} connected to the embedded server: shut them down first "
+                       "(shutdown-monitor), or stop it anyway with --force")
     return embedded.stop()
 
 

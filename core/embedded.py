@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import psutil
+import psycopg
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
@@ -98,6 +99,30 @@ def stop(home: Path | None = None) -> bool:
                 _shutdown(p, pid)
             _clear_leftovers(p)
             return pid is not None
+
+
+def attached(home: Path | None = None) -> str:
+    """Who of jobconsole is connected to the running server, in words ('2 monitors
+    (pids 10, 11) and 4 workers are'), or '' for no one or no server."""
+    with _os_errors():
+        p = _Paths(home)
+        if _ping(p) != pq.Ping.OK:
+            return ""
+        try:
+            with psycopg.connect(p.dsn, connect_timeout=5) as conn:
+                names = [r[0] for r in conn.execute(
+                    "select application_name from pg_stat_activity "
+                    "where application_name like 'jobconsole %'")]
+        except psycopg.Error:
+            return ""
+    parts, count = [], 0
+    for kind in ("monitor", "worker"):
+        pids = [n.rsplit(" ", 1)[-1] for n in names if n.startswith(f"jobconsole {kind} ")]
+        if pids:
+            plural = "s" if len(pids) > 1 else ""
+            parts.append(f"{len(pids)} {kind}{plural} (pid{plural} {', '.join(sorted(pids))})")
+            count += len(pids)
+    return " and ".join(parts) + (" are" if count > 1 else " is") if parts else ""
 
 
 def status(home: Path | None = None) -> dict:

@@ -81,6 +81,7 @@ class Monitor:
         self.idle_since = {}       # worker id -> monotonic time it was first seen idle
         self.retiring = set()      # workers asked to shut down for want of work
         self.stopping = None       # None, 'graceful' or 'now'
+        self.waiting_for = []      # the tasks a graceful stop waits for, as last said
         self.next_beat = 0.0
         self.spawn_backoff = 0.0
         self.next_spawn = 0.0
@@ -255,8 +256,20 @@ class Monitor:
                           task_reason="its worker stopped beating (frozen) and was killed")
         if self.stopping:
             self.stop_workers("its monitor was shut down", graceful=self.stopping == "graceful")
+            if self.stopping == "graceful":
+                self.say_what_it_waits_for(state)
         else:
             self.scale(state)
+
+    def say_what_it_waits_for(self, state):
+        """A graceful stop waits for running tasks to end, which may take hours: say which,
+        when that changes, and how not to wait."""
+        running = sorted({tid for wid, _, tid, *_ in state if wid in self.procs and tid})
+        if running and running != self.waiting_for:
+            log.info("monitor %s: stopping once task%s %s end%s (Ctrl-C or shutdown-monitor "
+                     "--now to kill them)", self.id, "s" if len(running) > 1 else "",
+                     ", ".join(map(str, running)), "" if len(running) > 1 else "s")
+        self.waiting_for = running
 
     def settled(self):
         """Connected long enough to judge others by their heartbeats (see the module)."""

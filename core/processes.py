@@ -3,7 +3,7 @@
 Requests are written to the database and announced on `jobconsole_control`, so they
 reach the owning monitor on whatever host it runs.
 """
-from . import db
+from . import db, hosts
 from .errors import Conflict, NotFound
 from .records import LIVE_MONITOR, LIVE_WORKER, MonitorInfo, WorkerInfo
 
@@ -20,6 +20,21 @@ def list_monitors(conn, *, all=False):
         f"from jobconsole.monitor m where %s or m.status in {_LIVE_MONITOR} "
         "order by m.id", (all,)).fetchall()
     return [MonitorInfo(*r) for r in rows]
+
+
+def serving_monitor(conn, domain, host, stale):
+    """The monitor of `domain` on `host` that is alive now, or None. A row says 'running'
+    until someone records otherwise, which a monitor that lost its database or was
+    killed never did: so its heartbeat must be fresh and, on this host, its process
+    (pid and start time) must still run."""
+    rows = conn.execute(
+        "select id, pid, pid_started from jobconsole.monitor "
+        f"where domain = %s and host = %s and status in {_LIVE_MONITOR} "
+        "and heartbeat >= now() - make_interval(secs => %s) order by id",
+        (domain, host, stale)).fetchall()
+    local = host == hosts.this_host()
+    live = [mid for mid, pid, pid_started in rows if not local or hosts.alive(pid, pid_started)]
+    return next((m for m in list_monitors(conn) if m.id in live), None)
 
 
 def list_workers(conn, *, all=False, monitor_id=None):

@@ -34,9 +34,11 @@ def start():
 
 
 @server.command("stop")
-def stop():
-    """Stop the embedded server."""
-    click.echo("stopped" if api.stop_embedded() else "not running")
+@click.option("--force", is_flag=True,
+              help="Stop it even though monitors or workers are connected.")
+def stop(force):
+    """Stop the embedded server (not while monitors or workers use it, unless --force)."""
+    click.echo("stopped" if api.stop_embedded(force=force) else "not running")
 
 
 @server.command("status")

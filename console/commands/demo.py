@@ -16,10 +16,8 @@ def demo(dsn, workers, console):
     """Register demo operations, start a demo monitor, queue a realistic mix and two
     cron schedules, and open the console on it."""
     dsn = api.resolve_dsn(dsn)
-    running = [m for m in api.list_monitors(dsn)
-               if m.domain == "demo" and m.host == api.this_host()]
-    if running:
-        click.echo(f"demo monitor {running[0].id} already runs (pid {running[0].pid})")
+    if running := api.serving_monitor(dsn, "demo"):
+        click.echo(f"demo monitor {running.id} already runs (pid {running.pid})")
     else:
         pid, log_path = start_detached_monitor(dsn, "demo", workers=workers)
         click.echo(f"started a demo monitor (pid {pid}, log {log_path})")

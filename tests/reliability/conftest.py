@@ -9,6 +9,7 @@ import os
 import pytest
 
 from helpers import MonitorProcess, alive, wait_for
+from jobconsole import api
 from server import Server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,11 +41,14 @@ def journal_path(tmp_path):
 
 @pytest.fixture
 def monitors(rdsn):
-    """monitors('--workers', '3', host='a', **timing) -> a running MonitorProcess; all
+    """monitors('--workers', '3', host='a', **timing) -> a running MonitorProcess (on this
+    host when no host is given); all
     stopped after the test, their workers and the workers' children gone."""
     started = []
 
-    def start(*args, host, workers=None, wait=True, **timing):
+    def start(*args, host=None, workers=None, wait=True, **timing):
+        if host is None:   # this host: what checks a process by its pid
+            api.register_operations(rdsn, JOURNAL_OPS)
         mon = MonitorProcess(rdsn, *args, host=host, ops=JOURNAL_OPS, env={**TIMING, **timing})
         started.append(mon)
         if wait:
