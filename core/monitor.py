@@ -106,8 +106,11 @@ class Monitor:
                 except psycopg.OperationalError as exc:
                     self.reconnect(exc)
             self.finish()
+        except NeverStarted:
+            log.info("%s: stopped before it could reach the database", self.name)
+            return 0
         except GiveUp as exc:
-            log.error("monitor %s: %s", self.id, exc)
+            log.error("%s: %s", self.name, exc)
             for proc in self.procs.values():
                 terminate(proc, 0.0)
             return 1
@@ -147,12 +150,18 @@ class Monitor:
             try:
                 return self.connect()
             except DatabaseUnavailable as exc:
+                if self.stopping and self.id is None:
+                    raise NeverStarted() from None
                 if self.stopping == "given up":
                     raise GiveUp(f"gave up waiting for the database ({exc}); "
                                  + self.unrecorded()) from None
-                log.warning("monitor %s: %s: trying again in %g s", self.id, exc, pause)
+                log.warning("%s: %s: trying again in %g s", self.name, exc, pause)
             time.sleep(pause)
             pause = min(2 * pause, 5.0)
+
+    @property
+    def name(self):
+        return f"monitor {self.id}" if self.id else f"monitor (pid {os.getpid()})"
 
     def reconnect(self, exc):
         """The connection broke (a server restart, a failover, a terminated backend): the
@@ -480,6 +489,10 @@ class Monitor:
         for wid, host, pid, pid_started in workers:
             if host == self.host:   # processes of another host are out of reach
                 hosts.kill_group(pid, pid_started)
+
+
+class NeverStarted(Exception):
+    """Stopped while it waited for the database the first time: nothing to record."""
 
 
 class GiveUp(Exception):
