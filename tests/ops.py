@@ -168,3 +168,10 @@ def raw_bytes(task):
 def raw_teed(task):
     with task.capturelogs(std=True, tee=True):
         print(f"teed {RAW}{task.input}")
+
+
+@api.task
+def raw_c(task):
+    """Writes through C's stdio, which buffers a pipe in blocks, as C extensions do."""
+    import ctypes
+    ctypes.CDLL(None).printf(b"from C %s\n", str(task.input).encode())

@@ -5,12 +5,19 @@ sanitised."""
 import os
 import re
 
+import pytest
 from helpers import HERE
 from ops import RAW
 
 from jobconsole import api
 
 NOISY = os.path.join(HERE, "noisy_ops.py")
+
+
+@pytest.fixture(autouse=True)
+def buffered(monkeypatch):
+    """Workers as they usually are: Python's and C's stdio buffer a pipe in blocks."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
 
 
 def assert_clean(text):
@@ -80,3 +87,10 @@ def test_a_tee_goes_to_the_monitors_log_sanitised_and_once_to_the_task_log(dsn, 
     terminal = mon.output()
     assert_clean(terminal)
     assert re.search(r"^worker \d+: teed T1$", terminal, re.M), terminal
+
+
+def test_what_c_code_leaves_in_its_stdio_buffer_is_the_tasks(dsn, start_monitor):
+    start_monitor()
+    first, second = api.schedule_many(dsn, "raw_c", ["C1", "C2"])
+    assert [l for t in (first, second) for l in lines_of(t.join(timeout=30))] == [
+        "from C C1", "from C C2"]
