@@ -60,6 +60,8 @@ class Capture:
         os.close(write)
         os.set_blocking(read, False)
         self.read_fd = read
+        self.ready = select.poll()     # cheaper than a read that fails, twice per task
+        self.ready.register(read, select.POLLIN)
         # Python buffers a pipe in blocks: a print would reach the log only at the task's end
         for stream in (sys.__stdout__, sys.__stderr__):
             if isinstance(stream, io.TextIOWrapper):
@@ -91,6 +93,8 @@ class Capture:
     def _read(self) -> bool:
         """Route what the pipe holds (a bounded amount); False at its end."""
         for _ in range(_CHUNKS):
+            if not self.ready.poll(0):
+                return True
             try:
                 chunk = os.read(self.read_fd, _CHUNK)
             except BlockingIOError:
