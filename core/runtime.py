@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from . import capture
 from .tasks import to_json_text
 
 
@@ -180,7 +181,9 @@ class TaskRun:
     def capturelogs(self, std: bool = False, level: int = logging.INFO,
                     tee: bool = False) -> Iterator[TaskRun]:
         """Send `logging` records (at `level` and above) and, with std=True, stdout and
-        stderr to the task's log. With tee=True the worker's own streams still get them.
+        stderr to the task's log. With tee=True the monitor's log gets them too,
+        sanitised. (In a worker, what is written to stdout and stderr outside this
+        reaches the task's log anyway, through file descriptors 1 and 2: see capture.)
         """
         root = logging.getLogger()
         handler = _BufferHandler(self._buffer, level)
@@ -191,8 +194,8 @@ class TaskRun:
         streams = []
         try:
             if std:
-                out = _LineWriter(self._buffer, sys.stdout if tee else None)
-                err = _LineWriter(self._buffer, sys.stderr if tee else None)
+                out = _LineWriter(self._buffer, capture.outside(sys.stdout) if tee else None)
+                err = _LineWriter(self._buffer, capture.outside(sys.stderr) if tee else None)
                 streams = [out, err]
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                     yield self

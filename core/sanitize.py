@@ -2,9 +2,9 @@
 
 Stored text stays as written; this is applied on the way to a screen. Colours (SGR
 sequences) survive, because people colour their logs on purpose; every other escape
-sequence (cursor moves, screen clears, OSC titles and hyperlinks, ...) and every other
-control character is removed, and the length is bounded so that one runaway line
-cannot swamp a terminal.
+sequence (cursor moves, screen clears, OSC titles and hyperlinks, ...), every other
+control character and the bidirectional formatting characters are removed, and the
+length is bounded so that one runaway line cannot swamp a terminal.
 """
 import re
 
@@ -21,8 +21,11 @@ _ESCAPE = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-# C0 controls but tab, DEL, and C1 controls (8-bit CSI/OSC included)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f]")  # ESC: only kept SGR remain
+# C0 controls but tab, DEL, and C1 controls (8-bit CSI/OSC included); and the bidi
+# embeddings, overrides and isolates, which reorder what follows them on the screen
+# (a log line could show a command other than the one it holds, CVE-2021-42574).
+# ESC is not here: after _ESCAPE, only the kept SGR sequences hold one.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def sanitize(text, limit=MAX_CHARS, keep_colours=True):

@@ -62,7 +62,7 @@ import traceback
 import psutil
 import psycopg
 
-from . import db, records, registry, transitions
+from . import capture, db, records, registry, transitions
 from .errors import DatabaseUnavailable
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
@@ -228,7 +228,7 @@ class Worker:
             try:
                 registry.load(path)
             except Exception as exc:
-                print(f"worker {self.id}: {exc}", file=sys.stderr, flush=True)
+                say(f"worker {self.id}: {exc}")
         for (name,) in self.conn.execute(
                 "select name from jobconsole.operation where domain = %s and host = %s",
                 (self.domain, self.host)):
@@ -387,6 +387,7 @@ class Worker:
         op = registry.lookup(operation, self.domain)
         run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer)
         status, kind, tb = "done", None, None
+        capture.settle()     # what was written before it is not its own
         self.buffer.task_id = tid
         self.busy_since = started = time.monotonic()
         try:
@@ -394,6 +395,7 @@ class Worker:
         except Exception:
             status, kind, tb = "failed", "error", storable(traceback.format_exc())
         finally:
+            capture.settle()
             self.busy_since = None
             took = time.monotonic() - started
             self.average = 0.8 * self.average + 0.2 * took
@@ -470,13 +472,12 @@ class Companion(threading.Thread):
 
     def run(self):
         # A companion that died would silently stop the heartbeats and the log: so it
-        # reports to the worker's real stderr (not a task's captured one) and carries on.
+        # reports to the monitor's log (not a task's) and carries on.
         while True:
             try:
                 self.beat_forever()
             except Exception as exc:
-                print(f"worker {self.worker.id}: companion: {type(exc).__name__}: {exc}",
-                      file=sys.__stderr__, flush=True)
+                say(f"worker {self.worker.id}: companion: {type(exc).__name__}: {exc}")
                 time.sleep(1.0)
 
     def beat_forever(self):
@@ -553,9 +554,7 @@ def write_state(conn, progress, facets):
             (facet, tid, str(tid)))
 
 
-def say(text):
-    """A line for the monitor's log: the worker's real stderr, never a task's."""
-    print(text, file=sys.__stderr__, flush=True)
+say = capture.say
 
 
 def fence(why):
@@ -583,11 +582,15 @@ def main(argv=None):
     if os.environ.get("JOBCONSOLE_MONITOR_PID") and \
             os.getppid() != int(os.environ["JOBCONSOLE_MONITOR_PID"]):
         sys.exit(1)   # the monitor died before we could ask to die with it
+    worker = Worker(worker_id, os.environ[db.ENV_DSN])
+    # whatever the task's capturelogs: raw output on the operator's terminal can
+    # retitle it, write its clipboard, clear it
+    capture.start(worker.buffer, f"worker {worker_id}")
     try:
-        reason = Worker(worker_id, os.environ[db.ENV_DSN]).run()
+        reason = worker.run()
     except KeyboardInterrupt:
         reason = "interrupted"
-    print(f"worker {worker_id} ({os.getpid()}): {reason}", file=sys.stderr, flush=True)
+    say(f"worker {worker_id} ({os.getpid()}): {reason}")
 
 
 if __name__ == "__main__":

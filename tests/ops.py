@@ -136,3 +136,42 @@ def steps(task):
         task.progress(i + 1, task.input, f"step {i + 1} of {task.input}")
         task.update_facet(last_step=i + 1)
     task.update_facet(summary="all steps done")
+
+
+# What a hostile or careless task writes: the window title, the clipboard (OSC 52),
+# a cleared screen, a bell. None of it may reach the operator's terminal as written.
+RAW = "\x1b]0;pwned title\x07\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J\x1b[H\x07"
+
+
+@api.task
+def raw_output(task):
+    """Writes RAW + input through every door of the process: print, stderr, file
+    descriptor 1 itself, a child process; with no capturelogs."""
+    print(f"print {RAW}{task.input}")
+    print(f"stderr {RAW}{task.input}", file=sys.stderr)
+    os.write(1, f"fd1 {RAW}{task.input}\n".encode())
+    subprocess.run(["sh", "-c", f"printf 'child %s\\n' \"$1\" >&2", "sh",
+                    f"{RAW}{task.input}"], check=True)
+    logging.getLogger("raw").warning("logging %s", task.input)
+    sys.stdout.write(f"partial {task.input}")   # no newline, not flushed
+
+
+@api.task
+def raw_bytes(task):
+    """Writes invalid UTF-8 and a line far longer than any log line is kept."""
+    os.write(1, b"bad \xff\xfe bytes\n")
+    os.write(2, b"x" * (task.input or 100000) + b"\n")
+    os.write(1, b"after\n")
+
+
+@api.task
+def raw_teed(task):
+    with task.capturelogs(std=True, tee=True):
+        print(f"teed {RAW}{task.input}")
+
+
+@api.task
+def raw_c(task):
+    """Writes through C's stdio, which buffers a pipe in blocks, as C extensions do."""
+    import ctypes
+    ctypes.CDLL(None).printf(b"from C %s\n", str(task.input).encode())

@@ -107,3 +107,20 @@ def test_a_cut_right_after_a_whole_colour_sequence_keeps_it():
 
 def test_dropping_colours_drops_only_colours():
     assert sanitize(f"{RED}[red]\t\x1b[2Jx{RESET}", keep_colours=False) == "[red]\tx"
+
+
+@pytest.mark.parametrize("mark", [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))])
+def test_bidi_embeddings_overrides_and_isolates_are_removed(mark):
+    # a right-to-left override makes 'rm -rf /' + '#' look like another command
+    assert sanitize(f"ls{mark} -l") == "ls -l"
+
+
+def test_a_trojan_source_line_shows_in_its_stored_order():
+    line = "access = 'user\u202e \u2066// admin\u2069 \u2066'"
+    assert sanitize(line) == "access = 'user // admin '"
+
+
+def test_the_marks_that_only_hint_a_direction_stay():
+    # left-to-right and right-to-left marks reorder nothing after them; Arabic and
+    # Hebrew text needs them
+    assert sanitize("\u200eabc\u200f") == "\u200eabc\u200f"
