@@ -39,14 +39,15 @@ def installed_layout(target):
 class MonitorProcess:
     """A `jobconsole monitor` running as a real process."""
 
-    def __init__(self, dsn, *args, host=None, ops=OPS, env=None):
+    def __init__(self, dsn, *args, host=None, ops=OPS, env=None, wrap=()):
+        """`wrap`: a command prefix, such as `ip netns exec NAME` (it must exec)."""
         env = dict(os.environ, **(env or {}), JOBCONSOLE_DSN=dsn)
         if host:
             env["JOBCONSOLE_HOST"] = host
             api.register_operations(dsn, ops, host=host)   # operations are per host
         self.dsn = dsn
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobconsole.console", "monitor", *args], env=env,
+            [*wrap, sys.executable, "-m", "jobconsole.console", "monitor", *args], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.pid = self.proc.pid
 
@@ -134,3 +135,13 @@ def env(**values):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def require(missing):
+    """Skip a test for which this machine lacks a tool or service (`missing` says which),
+    or, under CI (CI=true), fail it: there, nothing may go untested silently."""
+    import pytest
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run this test, but {missing}", pytrace=False)
+        pytest.skip(missing)

@@ -46,10 +46,11 @@ def monitors(rdsn):
     stopped after the test, their workers and the workers' children gone."""
     started = []
 
-    def start(*args, host=None, workers=None, wait=True, **timing):
+    def start(*args, host=None, workers=None, wait=True, dsn=None, wrap=(), **timing):
         if host is None:   # this host: what checks a process by its pid
             api.register_operations(rdsn, JOURNAL_OPS)
-        mon = MonitorProcess(rdsn, *args, host=host, ops=JOURNAL_OPS, env={**TIMING, **timing})
+        mon = MonitorProcess(dsn or rdsn, *args, host=host, ops=JOURNAL_OPS,
+                             env={**TIMING, **timing}, wrap=wrap)
         started.append(mon)
         if wait:
             expected = workers if workers is not None else int(args[args.index("--workers") + 1])

@@ -38,6 +38,13 @@ class Server:
                     sql.Identifier(key), sql.Literal(str(value))))
         self.restart("fast")
 
+    def listen(self, address, network):
+        """Accept TCP connections on `address` from `network` too; returns a DSN of the
+        database `dsn` names, over TCP."""
+        with open(self._paths.pgdata / "pg_hba.conf", "a") as f:
+            f.write(f"\nhost all all {network} trust\n")
+        self.configure(listen_addresses=address)
+
     def pg_ctl(self, *args):
         rc, out = embedded._run(self._paths, "pg_ctl", *args, "-D", str(self._paths.pgdata),
                                 "-w", "-t", "60")
