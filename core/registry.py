@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
+from . import checks
 from .errors import BadInput
 from .records import RETRYABLE
 
@@ -71,7 +72,8 @@ def check_retries(retries, backoff, retry_on):
     check_seconds(backoff, "backoff")
     if retry_on is None:
         return None
-    retry_on = (retry_on,) if isinstance(retry_on, str) else tuple(retry_on)
+    retry_on = (retry_on,) if isinstance(retry_on, str) \
+        else tuple(checks.iterable("retry_on", retry_on, "error kinds"))
     wrong = [k for k in retry_on if k not in RETRYABLE]
     if wrong:
         raise BadInput(f"cannot retry on {', '.join(map(repr, wrong))}: only on "
