@@ -46,8 +46,8 @@ def row_id(kind: str, value: Any) -> int:
     return count(f"{kind} id", value, 1, INT4)
 
 
-def task_id(value: Any, name: str = "task id") -> int:
-    return count(name, value, 1, INT8)
+def task_id(value: Any) -> int:
+    return count("task id", value, 1, INT8)
 
 
 def task_ref(name: str, value: Any) -> int:
@@ -65,8 +65,9 @@ def task_refs(name: str, values: Any) -> list[int]:
 
 def number(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> float:
     """A number from `low` (excluded if `low_open`) to `high` (infinite only if `high` is)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
-            or not (low < value if low_open else low <= value) or value > high:
+    # isnan only of a float: an int too large for one would raise OverflowError
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, float) and math.isnan(value)) or not (low < value if low_open else low <= value) or value > high:
         least = f"more than {low:g}" if low_open else f"from {low:g}"
         raise BadInput(f"{name} must be a number {least} and at most {high:g}, "
                        f"got {shown(value)}")
