@@ -104,6 +104,10 @@ def task(func: Op | None = None, *, domain: str = DEFAULT_DOMAIN, timeout: float
     `retry_on`, after `backoff` seconds, doubled at each attempt. The function takes
     one argument, the running task, and is returned unchanged.
     """
+    if func is not None and not callable(func):
+        # @task("report") reads well but passes the name where the function goes
+        raise BadInput(f"@task takes a function, or options by keyword (@task(name=...)), "
+                       f"got {func!r:.60}")
     check_seconds(timeout, "timeout", zero_ok=False)
     kinds = check_retries(retries, backoff, retry_on)
     if kinds is None:       # retry_on=None: the default kinds

@@ -224,6 +224,8 @@ CASES = [
     ("an int as retry_on in @task", lambda dsn: api.task(retry_on=5), "retry_on must be a list"),
     ("an int as domain in @task", lambda dsn: api.task(domain=5),
      "an operation's domain must be printable text"),
+    ("a name where @task takes its function", lambda dsn: api.task("report"),
+     "@task takes a function, or options by keyword"),
     # -- the database -----------------------------------------------------------------------
     ("days beyond PostgreSQL's intervals", lambda dsn: api.vacuum(dsn, days=10**12),
      "days must be a whole number from 1 to 36,500, got 1000000000000"),
