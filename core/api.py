@@ -4,19 +4,23 @@ Every function takes the database first: a libpq DSN, or None for the usual
 resolution ($JOBCONSOLE_DSN, then the embedded server). What they return are the
 records of `jobconsole.records` and `Task` handles; what they raise, the errors of
 `jobconsole.errors`. Front ends (the console, the CLI, a web app) need nothing else.
+
+Every function checks its arguments before it touches the database (checks.py): a
+malformed call raises BadInput with one line naming the argument, and writes nothing.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from . import db, embedded, hosts, operations, processes, sanitize as _sanitize, schedules
-from . import schema, tasks, timing as _timing, watch as _watch, workflows
-from .errors import Conflict
-from .records import (MonitorInfo, OperationInfo, ScheduleInfo, TaskInfo, WorkerInfo,
-                      WorkflowInfo)
+from . import checks, db, embedded, hosts, operations, processes, sanitize as _sanitize
+from . import schedules, schema, tasks, timing as _timing, watch as _watch, workflows
+from .errors import BadInput, Conflict
+from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, ScheduleInfo, TaskInfo,
+                      WorkerInfo, WorkflowInfo)
 from .registry import task
 from .task import Task
 
@@ -24,7 +28,8 @@ __all__ = [
     "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "count_tasks",
     "task_id_span", "abort", "relaunch", "delete", "workflow",
     "register_operations", "unregister_operation", "list_operations",
-    "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker", "kill_worker",
+    "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker",
+    "kill_worker",
     "run_monitor", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
     "pause_schedule", "resume_schedule", "run_schedule",
     "init_db", "vacuum", "resolve_dsn", "check_database", "describe_dsn", "ENV_DSN",
@@ -35,9 +40,47 @@ __all__ = [
 Dsn = str | None
 TaskRef = Task | int
 
-register_operations = operations.register_operations
-unregister_operation = operations.unregister_operation
-list_operations = operations.list_operations
+# A vacuum keeps at least a day of finished tasks, so a program that has just scheduled
+# one can still read what it did; a hundred years is far inside what PostgreSQL's
+# timestamps can go back.
+VACUUM_DAYS = (1, 36_500)
+# Workers one monitor may run: more than a host has cores by far, less than a typo.
+MAX_WORKERS = 1000
+_SCHEDULE_OPTIONS = ("domain", "host", "owner", "metadata", "priority", "timeout", "retries",
+                     "run_at", "delay", "backoff", "retry_on", "depends_on", "workflow")
+
+
+def _resolve(dsn: Dsn) -> str:
+    return db.resolve(checks.dsn(dsn))
+
+
+def register_operations(dsn: Dsn, path: str | PathLike[str], *, domain: str | None = None,
+                        host: str | None = None) -> list[OperationInfo]:
+    """Import `path` (a .py file or a module) and record its operations for `host`
+    (default: this one); with `domain`, only that domain's. Registering again updates
+    them in place. Returns the OperationInfo rows written."""
+    checks.dsn(dsn)
+    return operations.register_operations(
+        dsn, checks.path("path", path), domain=checks.optional_text("domain", domain),
+        host=checks.optional_text("host", host))
+
+
+def unregister_operation(dsn: Dsn, name: str, *, domain: str | None = None,
+                         host: str | None = None) -> int:
+    """Remove an operation (from every host and domain unless narrowed); returns how
+    many registrations were removed."""
+    checks.dsn(dsn)
+    return operations.unregister_operation(
+        dsn, checks.text("operation name", name), domain=checks.optional_text("domain", domain),
+        host=checks.optional_text("host", host))
+
+
+def list_operations(dsn: Dsn, *, domain: str | None = None,
+                    host: str | None = None) -> list[OperationInfo]:
+    """[OperationInfo] by domain, name and host."""
+    checks.dsn(dsn)
+    return operations.list_operations(dsn, domain=checks.optional_text("domain", domain),
+                                      host=checks.optional_text("host", host))
 
 
 def schedule(dsn: Dsn, operation: str, input: Any = None, *, rawinput: bytes | None = None,
@@ -69,15 +112,34 @@ def schedule_many(dsn: Dsn, operation: str, inputs: Iterable[Any], *, raw: bool 
                   **options: Any) -> list[Task]:
     """Queue one run per input in a single statement; returns their Tasks in order.
     The options are those of `schedule`; with raw=True the inputs are bytes."""
-    dsn = db.resolve(dsn)
+    operation = checks.text("operation", operation)
+    values = checks.iterable("inputs", inputs, "inputs")
+    checks.flag("raw", raw)
+    _check_schedule_options(options)
+    dsn = _resolve(dsn)
     with db.pooled(dsn) as conn:
-        ids = tasks.insert(conn, operation, list(inputs), raw=raw, **options)
+        ids = tasks.insert(conn, operation, values, raw=raw, **options)
     return [Task(dsn, tid) for tid in ids]
+
+
+def _check_schedule_options(options: dict[str, Any]) -> None:
+    """The options' names and types; tasks.insert checks the numbers and the times,
+    which a schedule's firing needs checked too."""
+    unknown = sorted(set(options) - set(_SCHEDULE_OPTIONS))
+    if unknown:
+        raise BadInput(f"unknown option {', '.join(unknown)} (the options are "
+                       f"{', '.join(_SCHEDULE_OPTIONS)})")
+    for name in ("domain", "host", "owner", "workflow"):
+        checks.optional_text(name, options.get(name))
+    checks.json_object("metadata", options.get("metadata"))
+    if "depends_on" in options:
+        options["depends_on"] = checks.task_refs("depends_on", options["depends_on"])
 
 
 def get_task(dsn: Dsn, tid: int) -> Task:
     """The Task with this id; NotFound if there is none."""
-    dsn = db.resolve(dsn)
+    tid = checks.task_id(tid)
+    dsn = _resolve(dsn)
     with db.pooled(dsn) as conn:
         tasks.get(conn, tid)
     return Task(dsn, tid)
@@ -93,7 +155,15 @@ def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None
     domain, owner or workflow ('!' first inverts it). `before` is a keyset cursor (an
     id: the page after it); `newest` searches only the tasks with that many highest ids.
     """
-    with db.pooled(db.resolve(dsn)) as conn:
+    for name, value in (("status", status), ("domain", domain), ("owner", owner),
+                        ("operation", operation), ("workflow", workflow), ("text", text),
+                        ("sort", sort)):
+        checks.optional_text(name, value)
+    checks.flag("descending", descending)
+    checks.count("limit", limit, 1, checks.INT8)
+    checks.optional_count("before", before, 1, checks.INT8)
+    checks.optional_count("newest", newest, 0, checks.INT8)
+    with db.pooled(_resolve(dsn)) as conn:
         return tasks.list_tasks(conn, status=status, domain=domain, owner=owner,
                                 operation=operation, workflow=workflow, text=text,
                                 sort=sort, descending=descending, limit=limit,
@@ -102,41 +172,46 @@ def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None
 
 def count_tasks(dsn: Dsn, owner: str | None = None) -> dict[str, int]:
     """{status: number of tasks}, of all tasks or one owner's."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    checks.optional_text("owner", owner)
+    with db.pooled(_resolve(dsn)) as conn:
         return tasks.count_by_status(conn, owner=owner)
 
 
 def task_id_span(dsn: Dsn) -> int:
     """How many ids lie between the lowest and the highest task id (0: no task): how
     far a search by `newest` may have to widen."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    with db.pooled(_resolve(dsn)) as conn:
         return tasks.id_span(conn)
 
 
 def workflow(dsn: Dsn, name: str) -> WorkflowInfo:
     """The WorkflowInfo of the tasks scheduled with workflow=name: counts by status and
     an aggregate status ('done', 'failed', 'running', 'queued' or 'waiting')."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    checks.text("workflow name", name)
+    with db.pooled(_resolve(dsn)) as conn:
         return workflows.get(conn, name)
 
 
 def abort(dsn: Dsn, tid: int) -> str:
     """Abort a task: 'aborted' at once if it had not started, else 'aborting' while its
     monitor kills the worker running it."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    tid = checks.task_id(tid)
+    with db.pooled(_resolve(dsn)) as conn:
         return tasks.abort(conn, tid)
 
 
 def relaunch(dsn: Dsn, tid: int) -> Task:
     """A new task with the same operation, input and settings."""
-    dsn = db.resolve(dsn)
+    tid = checks.task_id(tid)
+    dsn = _resolve(dsn)
     with db.pooled(dsn) as conn:
         return Task(dsn, tasks.relaunch(conn, tid))
 
 
 def delete(dsn: Dsn, tid: int) -> None:
     """Delete a task that no worker holds, with its log (Conflict if one does)."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    tid = checks.task_id(tid)
+    with db.pooled(_resolve(dsn)) as conn:
         tasks.delete(conn, tid)
 
 
@@ -144,13 +219,17 @@ def delete(dsn: Dsn, tid: int) -> None:
 
 def list_monitors(dsn: Dsn, all: bool = False) -> list[MonitorInfo]:
     """Live monitors on every host (all=True: stopped and dead ones too)."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    checks.flag("all", all)
+    with db.pooled(_resolve(dsn)) as conn:
         return processes.list_monitors(conn, all=all)
 
 
 def list_workers(dsn: Dsn, all: bool = False, monitor_id: int | None = None) -> list[WorkerInfo]:
     """Live workers, with the task each runs (all=True: ended ones too)."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    checks.flag("all", all)
+    if monitor_id is not None:
+        checks.row_id("monitor", monitor_id)
+    with db.pooled(_resolve(dsn)) as conn:
         return processes.list_workers(conn, all=all, monitor_id=monitor_id)
 
 
@@ -159,7 +238,9 @@ def serving_monitor(dsn: Dsn, domain: str = "default",
     """The monitor of `domain` on `host` (this host by default) that is alive now: its
     heartbeat is fresh and, on this host, its process runs. None if there is none,
     whatever stale rows say."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    checks.text("domain", domain)
+    checks.optional_text("host", host)
+    with db.pooled(_resolve(dsn)) as conn:
         return processes.serving_monitor(conn, domain, host or hosts.this_host(),
                                          _timing.Timing.from_env().stale)
 
@@ -167,19 +248,23 @@ def serving_monitor(dsn: Dsn, domain: str = "default",
 def shutdown_monitor(dsn: Dsn, mid: int, now: bool = False) -> None:
     """Ask a monitor, on any host, to stop: its workers finish their task first, or
     with now=True are killed."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    mid = checks.row_id("monitor", mid)
+    checks.flag("now", now)
+    with db.pooled(_resolve(dsn)) as conn:
         processes.shutdown_monitor(conn, mid, now=now)
 
 
 def shutdown_worker(dsn: Dsn, wid: int) -> None:
     """Ask a worker to exit after its current task."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    wid = checks.row_id("worker", wid)
+    with db.pooled(_resolve(dsn)) as conn:
         processes.shutdown_worker(conn, wid)
 
 
 def kill_worker(dsn: Dsn, wid: int) -> None:
     """Have a worker's monitor kill it now; its task fails as a crash."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    wid = checks.row_id("worker", wid)
+    with db.pooled(_resolve(dsn)) as conn:
         processes.kill_worker(conn, wid)
 
 
@@ -190,7 +275,12 @@ def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
     returns its exit code. `max_workers` defaults to `min_workers`; `max_runs` and
     `max_mem` (MB) recycle a worker between tasks."""
     from .monitor import Monitor
-    return Monitor(db.resolve(dsn), domain=domain, min_workers=min_workers,
+    checks.text("domain", domain)
+    checks.count("min_workers", min_workers, 0, MAX_WORKERS)
+    checks.optional_count("max_workers", max_workers, 1, MAX_WORKERS)
+    checks.optional_count("max_runs", max_runs, 1, checks.INT4)
+    checks.optional_count("max_mem", max_mem, 1, checks.INT4)
+    return Monitor(_resolve(dsn), domain=domain, min_workers=min_workers,
                    max_workers=max_workers, max_runs=max_runs, max_mem=max_mem).run()
 
 
@@ -208,7 +298,13 @@ def prepare(dsn: Dsn, operation: str, rule: str, input: Any = None, *,
     adding one. `missed` says what a fire time missed while no monitor ran becomes:
     'once' (one task for all missed in a row, on recovery) or 'skip' (logged, no task).
     """
-    with db.pooled(db.resolve(dsn)) as conn:
+    checks.text("operation", operation)
+    checks.text("rule", rule)
+    for name, value in (("domain", domain), ("host", host), ("owner", owner), ("tz", tz)):
+        checks.optional_text(name, value)
+    checks.json_object("metadata", metadata)
+    checks.one_of("missed", missed, MISSED_POLICIES)
+    with db.pooled(_resolve(dsn)) as conn:
         return schedules.prepare(conn, operation, rule, input=input, rawinput=rawinput,
                                  domain=domain, host=host, owner=owner, metadata=metadata,
                                  priority=priority, missed=missed, tz=tz)
@@ -216,37 +312,43 @@ def prepare(dsn: Dsn, operation: str, rule: str, input: Any = None, *,
 
 def unprepare(dsn: Dsn, sid: int) -> None:
     """Delete a schedule (the tasks it made stay)."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    sid = checks.row_id("schedule", sid)
+    with db.pooled(_resolve(dsn)) as conn:
         schedules.unprepare(conn, sid)
 
 
 def list_scheduled(dsn: Dsn) -> list[ScheduleInfo]:
     """[ScheduleInfo], by id."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    with db.pooled(_resolve(dsn)) as conn:
         return schedules.list_schedules(conn)
 
 
 def scheduled_plan(dsn: Dsn, hours: float = 1) -> list[tuple[datetime, ScheduleInfo]]:
-    """[(fire time, ScheduleInfo)] of the coming `hours`, soonest first."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    """[(fire time, ScheduleInfo)] of the coming `hours` (at most a year), soonest
+    first."""
+    checks.number("hours", hours, 0, schedules.PLAN_HOURS, low_open=True)
+    with db.pooled(_resolve(dsn)) as conn:
         return schedules.plan(conn, hours)
 
 
 def pause_schedule(dsn: Dsn, sid: int) -> ScheduleInfo:
     """Stop a schedule from firing until it is resumed."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    sid = checks.row_id("schedule", sid)
+    with db.pooled(_resolve(dsn)) as conn:
         return schedules.pause(conn, sid, True)
 
 
 def resume_schedule(dsn: Dsn, sid: int) -> ScheduleInfo:
     """Resume a paused schedule from its next fire time after now."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    sid = checks.row_id("schedule", sid)
+    with db.pooled(_resolve(dsn)) as conn:
         return schedules.pause(conn, sid, False)
 
 
 def run_schedule(dsn: Dsn, sid: int) -> Task:
     """Queue one task of a schedule now, outside its rule; returns the Task."""
-    dsn = db.resolve(dsn)
+    sid = checks.row_id("schedule", sid)
+    dsn = _resolve(dsn)
     with db.pooled(dsn) as conn:
         return Task(dsn, schedules.run_now(conn, sid))
 
@@ -258,34 +360,38 @@ ENV_DSN = db.ENV_DSN
 
 def init_db(dsn: Dsn) -> tuple[int, int]:
     """Create or upgrade the jobconsole schema; returns (version before, version after)."""
-    dsn = db.resolve(dsn)
+    dsn = _resolve(dsn)
     with db.connect(dsn, check_schema=False) as conn:
         return schema.init_db(conn)
 
 
 def vacuum(dsn: Dsn, days: int = 7) -> dict[str, int]:
     """Delete tasks finished more than `days` days ago (with their logs), and monitors
-    ended as long ago; returns {'tasks': n, 'monitors': n}."""
-    with db.pooled(db.resolve(dsn)) as conn:
+    ended as long ago; returns {'tasks': n, 'monitors': n}. `days` is from 1 to 36,500:
+    what finished within the last day always stays."""
+    days = checks.count("days", days, *VACUUM_DAYS)
+    with db.pooled(_resolve(dsn)) as conn:
         return tasks.vacuum(conn, days)
 
 
 def resolve_dsn(dsn: Dsn) -> str:
     """The DSN the usual resolution gives (the embedded server started if it is the
     one, its schema created on first use)."""
-    return db.resolve(dsn)
+    return _resolve(dsn)
 
 
 def check_database(dsn: Dsn) -> str:
     """Resolve the database and make sure it can be used now: reachable, with this
     version's schema (else DatabaseUnavailable or SchemaError). Returns the DSN."""
-    dsn = db.resolve(dsn)
+    dsn = _resolve(dsn)
     db.connect(dsn).close()
     return dsn
 
 
 def describe_dsn(dsn: str) -> str:
     """A short name for a DSN, for people: user@host:port/dbname."""
+    dsn = checks.text("dsn", dsn)
+    db.validate(dsn)
     return db.describe(dsn)
 
 
@@ -297,6 +403,7 @@ def start_embedded() -> str:
 def stop_embedded(force: bool = False) -> bool:
     """Stop the embedded server; False if it was not running. Conflict if monitors or
     workers are connected to it, unless `force`: they would lose their database."""
+    checks.flag("force", force)
     if not force and (attached := embedded.attached()):
         raise Conflict(f"{attached} connected to the embedded server: shut them down first "
                        "(shutdown-monitor), or stop it anyway with --force")
@@ -317,6 +424,8 @@ def data_dir() -> Path:
 
 def watch(dsn: str) -> _watch.Watcher:
     """A Watcher of this database: which kinds of data changed, from LISTEN/NOTIFY."""
+    dsn = checks.text("dsn", dsn)
+    db.validate(dsn)
     return _watch.Watcher(dsn)
 
 
@@ -324,6 +433,8 @@ def sanitize(text: Any, limit: int = _sanitize.MAX_CHARS, keep_colours: bool = T
     """Untrusted text (a log line, an input, an error) made safe for a terminal: no
     escape sequence but colours (keep_colours=False: none), no control character,
     at most `limit` characters."""
+    checks.count("limit", limit, 0, checks.INT8)
+    checks.flag("keep_colours", keep_colours)
     return _sanitize.sanitize(text, limit=limit, keep_colours=keep_colours)
 
 

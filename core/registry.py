@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
+from . import checks
 from .errors import BadInput
 from .records import RETRYABLE
 
@@ -71,7 +72,8 @@ def check_retries(retries, backoff, retry_on):
     check_seconds(backoff, "backoff")
     if retry_on is None:
         return None
-    retry_on = (retry_on,) if isinstance(retry_on, str) else tuple(retry_on)
+    retry_on = (retry_on,) if isinstance(retry_on, str) \
+        else tuple(checks.iterable("retry_on", retry_on, "error kinds"))
     wrong = [k for k in retry_on if k not in RETRYABLE]
     if wrong:
         raise BadInput(f"cannot retry on {', '.join(map(repr, wrong))}: only on "
@@ -102,6 +104,10 @@ def task(func: Op | None = None, *, domain: str = DEFAULT_DOMAIN, timeout: float
     `retry_on`, after `backoff` seconds, doubled at each attempt. The function takes
     one argument, the running task, and is returned unchanged.
     """
+    if func is not None and not callable(func):
+        # @task("report") reads well but passes the name where the function goes
+        raise BadInput(f"@task takes a function, or options by keyword (@task(name=...)), "
+                       f"got {func!r:.60}")
     check_seconds(timeout, "timeout", zero_ok=False)
     kinds = check_retries(retries, backoff, retry_on)
     if kinds is None:       # retry_on=None: the default kinds

@@ -25,7 +25,7 @@ from .records import MISSED_POLICIES, ScheduleInfo
 log = logging.getLogger("jobconsole.schedules")
 
 _MOST = 1000      # fire times handled or counted per schedule and turn
-_PLAN_HOURS = 24 * 366
+PLAN_HOURS = 24 * 366
 
 _COLUMNS = ", ".join(f"s.{f.name}" for f in fields(ScheduleInfo)[:-1]) + ", t.status"
 _SELECT = (f"select {_COLUMNS} from jobconsole.schedule s "
@@ -108,8 +108,8 @@ def run_now(conn, sid):
 def plan(conn, hours):
     """[(fire time, ScheduleInfo)] of the next `hours`, soonest first (paused ones left
     out; at most a thousand fire times per schedule)."""
-    if not 0 < hours <= _PLAN_HOURS:
-        raise BadInput(f"hours must be more than 0 and at most {_PLAN_HOURS} (a year), "
+    if not 0 < hours <= PLAN_HOURS:
+        raise BadInput(f"hours must be more than 0 and at most {PLAN_HOURS} (a year), "
                        f"got {hours!r}")
     now = conn.execute("select now()").fetchone()[0]
     until = now + timedelta(hours=hours)

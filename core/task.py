@@ -1,11 +1,12 @@
 """A handle on a task, for the code that scheduled it: read its state, wait, abort."""
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from . import db, tasks
+from . import checks, db, tasks
 from .records import FINISHED, TaskInfo
 
 
@@ -13,8 +14,10 @@ class Task:
     """A task in the database. Every attribute read asks the database afresh."""
 
     def __init__(self, dsn: str, tid: int):
-        self.dsn = dsn
-        self.id = tid
+        # schedule_many makes a handle per task, a hundred thousand at a time: a str
+        # dsn is taken as it is (api calls have checked theirs), the id is checked
+        self.dsn = dsn if isinstance(dsn, str) else checks.text("dsn", dsn)
+        self.id = checks.task_id(tid)
 
     def __repr__(self) -> str:
         return f"<Task {self.id}>"
@@ -66,6 +69,8 @@ class Task:
     def logs(self, fromid: int | None = None, limit: int | None = None) -> list[tuple[int, str]]:
         """[(id, line)] in order; `fromid` returns only the lines after that id, and
         `limit` at most that many."""
+        checks.optional_count("fromid", fromid, 0, checks.INT8)
+        checks.optional_count("limit", limit, 0, checks.INT8)
         with db.pooled(self.dsn) as conn:
             return tasks.logs(conn, self.id, after=fromid or 0, limit=limit)
 
@@ -79,6 +84,8 @@ class Task:
         Woken by the task's status notifications; a poll every second guards against
         a missed one. Raises TimeoutError after `timeout` seconds.
         """
+        if timeout is not None:
+            checks.number("timeout", timeout, 0, math.inf)
         deadline = None if timeout is None else time.monotonic() + timeout
         with db.connect(self.dsn) as conn:
             conn.execute("listen jobconsole_task")
@@ -104,6 +111,8 @@ class Task:
 
         Woken by `jobconsole_log` notifications; `poll` seconds is the safety net.
         """
+        checks.optional_count("fromid", fromid, 0, checks.INT8)
+        checks.number("poll", poll, 0, 3600, low_open=True)
         last = fromid or 0
         with db.connect(self.dsn) as conn:
             conn.execute("listen jobconsole_log")

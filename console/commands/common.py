@@ -26,6 +26,13 @@ class Group(click.Group):
             return super().invoke(ctx)
         except JobconsoleError as exc:
             fail(ctx, str(exc), exc.exit_code)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            # a subcommand's arguments are parsed in here: its usage errors too are one
+            # line, as the README promises of every error
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            fail(ctx, exc.format_message() + where, BadInput.exit_code)
         except psycopg.OperationalError as exc:
             fail(ctx, f"lost the database: {first_line(exc)}", DatabaseUnavailable.exit_code)
         except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn,

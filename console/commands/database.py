@@ -56,8 +56,8 @@ def status(as_json):
 
 
 @click.command()
-@click.option("--days", type=click.IntRange(min=0), default=7, show_default=True,
-              help="Delete what finished more than this many days ago.")
+@click.option("--days", type=int, default=7, show_default=True,
+              help="Delete what finished more than this many days ago (at least 1).")
 @click.pass_obj
 def vacuum(dsn, days):
     """Delete finished tasks (with their logs) and ended monitors and workers."""

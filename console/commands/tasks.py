@@ -52,7 +52,7 @@ def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority
 @click.option("--owner")
 @click.option("--operation")
 @click.option("--workflow", metavar="NAME")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True)
 @json_option
 @click.pass_obj
 def list_tasks(dsn, status, domain, owner, operation, workflow, limit, as_json):
