@@ -56,6 +56,18 @@ def describe(dsn):
     return f"{p.get('user', '')}@{host}:{p.get('port', 5432)}/{p.get('dbname', '')}".lstrip("@")
 
 
+# what PostgreSQL answers a connection it has no slot for: to a superuser, and to others
+# once only the slots reserved for superusers are left
+_FULL = ("too many clients", "remaining connection slots are reserved")
+
+
+def _full(exc):
+    """The remedy, when the server refused for want of a free connection slot."""
+    if any(words in str(exc) for words in _FULL):
+        return " (the server is full: raise max_connections, or start fewer workers)"
+    return ""
+
+
 def connect(dsn, *, autocommit=True, check_schema=True, **kwargs):
     """A psycopg connection, or DatabaseUnavailable/SchemaError with a one-line reason."""
     validate(dsn)
@@ -64,7 +76,7 @@ def connect(dsn, *, autocommit=True, check_schema=True, **kwargs):
         conn = psycopg.connect(dsn, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(
-            f"cannot connect to {describe(dsn)}: {first_line(exc)}") from None
+            f"cannot connect to {describe(dsn)}: {first_line(exc)}{_full(exc)}") from None
     if check_schema and dsn not in _checked:
         try:
             schema.check(conn)

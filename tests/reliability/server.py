@@ -30,6 +30,19 @@ class Server:
         db.close_pools()
         return dsn
 
+    def user(self, dsn, name):
+        """A login role that may use jobconsole's schema in `dsn`'s database, and is no
+        superuser: the slots the server reserves for superusers stay the test's own.
+        Returns a DSN of that database as that role."""
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            role = sql.Identifier(name)
+            admin.execute(sql.SQL("create role {} login").format(role))
+            admin.execute(sql.SQL("grant usage on schema jobconsole to {}").format(role))
+            for kind in ("tables", "sequences", "functions"):
+                admin.execute(sql.SQL("grant all on all {} in schema jobconsole to {}").format(
+                    sql.SQL(kind), role))
+        return conninfo.make_conninfo(dsn, user=name)
+
     def configure(self, **settings):
         """ALTER SYSTEM each setting, then restart so that all of them apply."""
         with psycopg.connect(self.admin_dsn, autocommit=True) as admin:
