@@ -1,4 +1,4 @@
--- jobconsole schema, version 11
+-- jobconsole schema, version 15
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -386,3 +386,29 @@ end $$;
 
 create trigger schedule_changed after insert or update or delete on jobconsole.schedule
     for each statement execute function jobconsole.notify_schedule();
+
+-- rex.asynctask's pgsql transport: queues of JSON payloads in jobconsole's own schema,
+-- so that what is submitted shows in the console at once, before any daemon reads it.
+-- A payload leaves its queue in the transaction that records its task (intake), or
+-- for good with get_task; a consumer that dies mid-claim leaves its row locked only
+-- until its session ends.
+create table jobconsole.payload (
+    id bigserial primary key,
+    queue text not null,
+    payload jsonb not null,
+    submitted timestamptz not null default now()
+);
+
+-- the oldest of a queue first
+create index payload_queue on jobconsole.payload (queue, id);
+
+-- Wakes the intake loops waiting on a queue, and the console's Queues view.
+create function jobconsole.notify_payload() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_payload', q.queue) from (select distinct queue from new_rows) q;
+    return null;
+end $$;
+
+create trigger payload_submitted after insert on jobconsole.payload
+    referencing new table as new_rows
+    for each statement execute function jobconsole.notify_payload();

@@ -1,0 +1,114 @@
+"""What every transport offers, and the checks they share.
+
+A transport holds queues of JSON payloads, named by text. `submit_task` adds one,
+`get_task` takes the oldest off for good (rex.asynctask's two calls). Intake needs more:
+`claim` takes the oldest off *provisionally*, for one consumer, until `ack` says that its
+task is durably recorded; a consumer that dies before that leaves it claimed, and
+`recover` puts such payloads back at the head of their queue. So a payload is never
+lost, and runs twice only if a consumer died between recording its task and the ack.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BadInput
+
+# a queue name is shown in terminals and used in keys, file names and AMQP names
+MAX_QUEUE_NAME = 200
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """One queue as the console shows it: payloads waiting, and how long the oldest has."""
+    transport: str
+    name: str
+    depth: int
+    oldest_age: float | None     # seconds; None when empty or when the transport cannot tell
+
+
+@dataclass
+class Claim:
+    """A payload taken off its queue for one consumer, not yet acknowledged."""
+    queue: str
+    payload: Any
+    ack: Callable[[], None]       # its task is recorded: forget it for good
+    release: Callable[[], None]   # not recorded, and we stop: put it back at the head
+
+
+def consumer_name() -> str:
+    """Who holds a claim: host and pid, so that a consumer's host can tell it is gone."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def check_queue(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise BadInput(f"a queue name must be non-empty text, got {name!r:.60}")
+    if len(name) > MAX_QUEUE_NAME:
+        raise BadInput(f"a queue name must be at most {MAX_QUEUE_NAME} characters, "
+                       f"got {len(name)}")
+    if not name.isprintable():
+        raise BadInput(f"a queue name must be printable text, got {name!r:.60}")
+    return name
+
+
+def encode(payload: Any) -> str:
+    """The payload as the JSON every transport stores; BadInput when it is not JSON."""
+    try:
+        text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"a payload must be JSON-serialisable: {exc}") from None
+    return text
+
+
+class Transport:
+    """The interface; see the module's docstring."""
+    scheme = ""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.shown}>"
+
+    @property
+    def shown(self) -> str:
+        """The URI without its password: what logs and the console show."""
+        return self.uri
+
+    def submit_task(self, queue: str, payload: Any) -> None:
+        raise NotImplementedError
+
+    def get_task(self, queue: str) -> Any:
+        """The oldest payload, taken off for good, or None when the queue is empty."""
+        claim = self.claim(queue, timeout=0)
+        if claim is None:
+            return None
+        claim.ack()
+        return claim.payload
+
+    def claim(self, queue: str, timeout: float) -> Claim | None:
+        """The oldest payload, held for this consumer; waits up to `timeout` seconds for
+        one, and returns None when none came."""
+        raise NotImplementedError
+
+    def recover(self, queue: str) -> int:
+        """Put back what consumers that are gone had claimed from `queue`; how many."""
+        raise NotImplementedError
+
+    def queues(self) -> list[QueueStats]:
+        """Every queue this transport holds, with its depth and oldest age."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

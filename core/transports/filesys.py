@@ -1,0 +1,142 @@
+"""The filesys transport: one file per payload, for consumers on one host.
+
+    ROOT/<queue>/<submitted ns>-<random>.json       waiting, oldest first by name
+    ROOT/<queue>/.claimed/<host>:<pid>:<start>/...  claimed by that consumer
+    ROOT/<queue>/.rejected/...                      files found there that are not JSON
+    ROOT/.tmp/...                                   being written
+
+Every step that others can see is a rename, which POSIX makes atomic within one file
+system: a payload appears whole or not at all, and of several consumers renaming the
+same file, one wins and the others find it gone. A consumer's directory names its
+process by pid and start time, so that `recover` can tell it is gone (hosts.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from .. import hosts
+from ..errors import BadInput
+from .base import Claim, QueueStats, Transport, check_queue, encode
+
+_CLAIMED = ".claimed"
+_TMP = ".tmp"
+_REJECTED = ".rejected"
+# how often a consumer waiting on an empty queue looks again: no notifications here
+_LOOK_EVERY = 0.1
+
+
+class FilesysTransport(Transport):
+    scheme = "filesys"
+
+    def __init__(self, uri: str, root: str) -> None:
+        super().__init__(uri)
+        self.root = Path(root)
+        try:
+            (self.root / _TMP).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BadInput(f"cannot use {root} as a queue directory: {exc.strerror}") from None
+        me = os.getpid()
+        self._me = f"{hosts.this_host()}:{me}:{hosts.started(me)}"
+
+    def submit_task(self, queue: str, payload: Any) -> None:
+        folder, text = self._folder(check_queue(queue)), encode(payload)
+        folder.mkdir(exist_ok=True)
+        name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.json"
+        tmp = self.root / _TMP / name
+        with open(tmp, "w") as f:
+            f.write(text)
+            # the rename must not publish a file whose data a crash could still lose
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(tmp, folder / name)
+
+    def claim(self, queue: str, timeout: float) -> Claim | None:
+        folder = self._folder(check_queue(queue))
+        deadline = time.monotonic() + timeout
+        while True:
+            for name in self._waiting(folder):
+                mine = folder / _CLAIMED / self._me
+                mine.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.rename(folder / name, mine / name)
+                except FileNotFoundError:
+                    continue        # another consumer took it first
+                try:
+                    payload = json.loads((mine / name).read_text())
+                except ValueError:
+                    # not ours (we write JSON whole): set aside, where a person can look
+                    (folder / _REJECTED).mkdir(exist_ok=True)
+                    os.rename(mine / name, folder / _REJECTED / name)
+                    continue
+                return self._claim(queue, folder, mine / name, payload)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(min(_LOOK_EVERY, max(0.0, deadline - time.monotonic())))
+
+    def recover(self, queue: str) -> int:
+        folder = self._folder(check_queue(queue))
+        returned = 0
+        for consumer in _listing(folder / _CLAIMED):
+            host, pid, started = _process(consumer)
+            if host != hosts.this_host() or pid is None or hosts.alive(pid, started):
+                continue
+            for name in _listing(folder / _CLAIMED / consumer):
+                os.rename(folder / _CLAIMED / consumer / name, folder / name)
+                returned += 1
+            try:
+                (folder / _CLAIMED / consumer).rmdir()
+            except OSError:
+                pass
+        return returned
+
+    def queues(self) -> list[QueueStats]:
+        found = []
+        now = time.time_ns()
+        for entry in _listing(self.root):
+            if entry.startswith("."):
+                continue
+            waiting = self._waiting(self.root / entry)
+            age = (now - int(waiting[0].split("-")[0])) / 1e9 if waiting else None
+            found.append(QueueStats(self.shown, unquote(entry), len(waiting), age))
+        return found
+
+    def _folder(self, queue: str) -> Path:
+        # any text names a queue: quoted, it is one safe file name ('.' too, so that
+        # no queue is '..' or hidden like our own directories)
+        return self.root / quote(queue, safe="").replace(".", "%2E")
+
+    @staticmethod
+    def _waiting(folder: Path) -> list[str]:
+        return sorted(n for n in _listing(folder) if n.endswith(".json"))
+
+    @staticmethod
+    def _claim(queue: str, folder: Path, path: Path, payload: Any) -> Claim:
+        def ack() -> None:
+            path.unlink(missing_ok=True)
+
+        def release() -> None:
+            os.rename(path, folder / path.name)
+
+        return Claim(queue, payload, ack, release)
+
+
+def _listing(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except FileNotFoundError:
+        return []
+
+
+def _process(consumer: str) -> tuple[str | None, int | None, float | None]:
+    """(host, pid, start time) from a consumer's directory name host:pid:start."""
+    try:
+        host, pid, started = consumer.rsplit(":", 2)
+        return host, int(pid), (None if started == "None" else float(started))
+    except ValueError:
+        return None, None, None

@@ -1,0 +1,106 @@
+"""The pgsql transport: queues in jobconsole's own schema (the table `payload`).
+
+A claim is a row locked in an open transaction: a consumer that dies releases it with
+its session, so nothing needs recovering, and intake can record the task in that same
+transaction, which makes taking a payload and recording its task one atomic step.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+
+from .. import db
+from .base import Claim, QueueStats, Transport, check_queue, encode
+
+# a claim's session waits for notifications at most this long between looks: a
+# notification lost to a reconnect costs no more than that
+_LOOK_EVERY = 1.0
+
+
+class PgsqlTransport(Transport):
+    scheme = "pgsql"
+
+    def __init__(self, uri: str, dsn: str) -> None:
+        super().__init__(uri)
+        self.dsn = dsn
+        self._claiming: psycopg.Connection | None = None
+
+    @property
+    def shown(self) -> str:
+        return f"pgsql:{db.describe(self.dsn)}"
+
+    def submit_task(self, queue: str, payload: Any) -> None:
+        queue, text = check_queue(queue), encode(payload)
+        with db.pooled(self.dsn) as conn:
+            conn.execute("insert into jobconsole.payload (queue, payload) values (%s, %s)",
+                         (queue, text))
+
+    def get_task(self, queue: str) -> Any:
+        queue = check_queue(queue)
+        with db.pooled(self.dsn) as conn:
+            row = conn.execute(_TAKE, (queue,)).fetchone()
+        return row[0] if row else None
+
+    def claim(self, queue: str, timeout: float) -> Claim | None:
+        """The oldest payload, its row locked in this transport's own session until
+        ack (deleted, committed) or release (rolled back); the session's
+        `connection`, in that transaction, is on the Claim for intake's use."""
+        queue = check_queue(queue)
+        conn = self._session()
+        deadline = time.monotonic() + timeout
+        while True:
+            conn.execute("begin")
+            row = conn.execute(_LOCK, (queue,)).fetchone()
+            if row is not None:
+                return _Claim(conn, queue, row)
+            conn.execute("rollback")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            for _ in conn.notifies(timeout=min(left, _LOOK_EVERY), stop_after=1):
+                pass
+
+    def recover(self, queue: str) -> int:
+        return 0    # a dead consumer's lock went with its session
+
+    def queues(self) -> list[QueueStats]:
+        with db.pooled(self.dsn) as conn:
+            rows = conn.execute(
+                "select queue, count(*), extract(epoch from now() - min(submitted))::float "
+                "from jobconsole.payload group by queue order by queue").fetchall()
+        return [QueueStats(self.shown, name, depth, age) for name, depth, age in rows]
+
+    def close(self) -> None:
+        if self._claiming is not None:
+            self._claiming.close()
+            self._claiming = None
+
+    def _session(self) -> psycopg.Connection:
+        if self._claiming is None or self._claiming.closed or self._claiming.broken:
+            self._claiming = db.connect(self.dsn)
+            self._claiming.execute("listen jobconsole_payload")
+        return self._claiming
+
+
+# SKIP LOCKED: consumers of one queue take different payloads instead of queueing up
+# behind one another's locks
+_LOCK = ("select id, payload from jobconsole.payload where queue = %s "
+         "order by id limit 1 for update skip locked")
+_TAKE = (f"delete from jobconsole.payload where id = ({_LOCK.replace('id, payload', 'id')}) "
+         "returning payload")
+
+
+class _Claim(Claim):
+    def __init__(self, conn: psycopg.Connection, queue: str, row: tuple[int, Any]) -> None:
+        self.connection = conn
+        self.id = row[0]
+        super().__init__(queue, row[1], self._ack, self._release)
+
+    def _ack(self) -> None:
+        self.connection.execute("delete from jobconsole.payload where id = %s", (self.id,))
+        self.connection.execute("commit")
+
+    def _release(self) -> None:
+        self.connection.execute("rollback")
