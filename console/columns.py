@@ -108,3 +108,11 @@ OPERATIONS = [
     Column("retries", "retries", lambda o: o.retries),
     Column("path", "path", lambda o: o.path, "dim"),
 ]
+
+QUEUES = [
+    Column("transport", "transport", lambda q: q.transport, "dim"),
+    Column("queue", "queue", lambda q: q.name, "bold"),
+    Column("depth", "depth", lambda q: q.depth),
+    Column("oldest", "oldest", lambda q: "" if q.oldest_age is None else seconds_text(q.oldest_age),
+           lambda q: "yellow" if (q.oldest_age or 0) > 60 else ""),
+]

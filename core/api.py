@@ -17,19 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from . import checks, db, embedded, hosts, operations, processes, sanitize as _sanitize
-from . import schedules, schema, tasks, timing as _timing, watch as _watch, workflows
+from . import queues, schedules, schema, tasks, timing as _timing, transports
+from . import watch as _watch, workflows
 from .errors import BadInput, Conflict
-from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, ScheduleInfo, TaskInfo,
-                      WorkerInfo, WorkflowInfo)
+from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, QueueInfo, ScheduleInfo,
+                      TaskInfo, WorkerInfo, WorkflowInfo)
 from .registry import task
 from .task import Task
+from .transports import Transport
 
 __all__ = [
     "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "count_tasks",
     "task_id_span", "abort", "relaunch", "delete", "workflow",
     "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker",
-    "kill_worker",
+    "kill_worker", "transport", "list_queues",
     "run_monitor", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
     "pause_schedule", "resume_schedule", "run_schedule",
     "init_db", "vacuum", "resolve_dsn", "check_database", "describe_dsn", "ENV_DSN",
@@ -282,6 +284,22 @@ def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
     checks.optional_count("max_mem", max_mem, 1, checks.INT4)
     return Monitor(_resolve(dsn), domain=domain, min_workers=min_workers,
                    max_workers=max_workers, max_runs=max_runs, max_mem=max_mem).run()
+
+
+# -- queues of payloads (rex.asynctask's transports) -----------------------------------------
+
+def transport(dsn: Dsn, uri: str | None = None) -> Transport:
+    """The transport `uri` names (see jobconsole.transports); with none,
+    $JOBCONSOLE_TRANSPORT, else the pgsql transport on this database."""
+    return transports.get_transport(uri, checks.dsn(dsn))
+
+
+def list_queues(dsn: Dsn) -> list[QueueInfo]:
+    """Queues of payloads: the pgsql transport's in this database, and those that
+    running asynctask-workers daemons serve on other transports."""
+    dsn = _resolve(dsn)
+    with db.pooled(dsn) as conn:
+        return queues.list_queues(conn, dsn)
 
 
 # -- cron schedules ------------------------------------------------------------------------

@@ -91,6 +91,15 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
+class QueueInfo:
+    """A queue of payloads (rex.asynctask's): those waiting, and how long the oldest has."""
+    transport: str                # its URI, without a password
+    name: str
+    depth: int
+    oldest_age: float | None      # seconds; None when empty or the transport cannot tell
+
+
+@dataclass(frozen=True)
 class MonitorInfo:
     id: int
     host: str

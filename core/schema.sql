@@ -412,3 +412,25 @@ end $$;
 create trigger payload_submitted after insert on jobconsole.payload
     referencing new table as new_rows
     for each statement execute function jobconsole.notify_payload();
+
+-- What the daemons see of the queues they serve on other transports (Redis, AMQP, a
+-- directory), published every two seconds: the console reads it here rather than
+-- reaching brokers it has no credentials for. A row not renewed for a while belongs to
+-- a daemon that stopped.
+create table jobconsole.queue_seen (
+    transport text not null,
+    queue text not null,
+    depth bigint not null,
+    oldest_age double precision,
+    seen timestamptz not null default now(),
+    primary key (transport, queue)
+);
+
+create function jobconsole.notify_payload_seen() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_payload', '');
+    return null;
+end $$;
+
+create trigger queue_seen_changed after insert or update or delete on jobconsole.queue_seen
+    for each statement execute function jobconsole.notify_payload_seen();

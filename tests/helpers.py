@@ -37,9 +37,10 @@ def installed_layout(target):
 
 
 class MonitorProcess:
-    """A `jobconsole monitor` running as a real process."""
+    """A `jobconsole monitor` running as a real process (or another command that runs
+    one, such as `asynctask-workers`)."""
 
-    def __init__(self, dsn, *args, host=None, ops=OPS, env=None, wrap=()):
+    def __init__(self, dsn, *args, host=None, ops=OPS, env=None, wrap=(), command="monitor"):
         """`wrap`: a command prefix, such as `ip netns exec NAME` (it must exec)."""
         env = dict(os.environ, **(env or {}), JOBCONSOLE_DSN=dsn)
         if host:
@@ -47,7 +48,7 @@ class MonitorProcess:
             api.register_operations(dsn, ops, host=host)   # operations are per host
         self.dsn = dsn
         self.proc = subprocess.Popen(
-            [*wrap, sys.executable, "-m", "jobconsole.console", "monitor", *args], env=env,
+            [*wrap, sys.executable, "-m", "jobconsole.console", command, *args], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.pid = self.proc.pid
 

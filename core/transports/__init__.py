@@ -65,5 +65,10 @@ def _pgsql(uri: str, dsn: str) -> Transport:
         db.validate(dsn)
     except DatabaseUnavailable:
         raise BadInput(f"{uri}: not a PostgreSQL URI or DSN") from None
-    db.connect(dsn).close()
+    try:
+        db.connect(dsn).close()
+    except DatabaseUnavailable as exc:
+        if uri == "pgsql:":     # jobconsole's own database: its usual error
+            raise
+        raise BadInput(f"transport {uri}: {exc}") from None
     return PgsqlTransport(uri, dsn)

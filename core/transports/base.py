@@ -17,18 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BadInput
+from ..records import QueueInfo
 
 # a queue name is shown in terminals and used in keys, file names and AMQP names
 MAX_QUEUE_NAME = 200
 
 
-@dataclass(frozen=True)
-class QueueStats:
-    """One queue as the console shows it: payloads waiting, and how long the oldest has."""
-    transport: str
-    name: str
-    depth: int
-    oldest_age: float | None     # seconds; None when empty or when the transport cannot tell
+# one queue as the console shows it
+QueueStats = QueueInfo
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from .. import db
+from .. import db, queues
 from .base import Claim, QueueStats, Transport, check_queue, encode
 
 # a claim's session waits for notifications at most this long between looks: a
@@ -67,10 +67,7 @@ class PgsqlTransport(Transport):
 
     def queues(self) -> list[QueueStats]:
         with db.pooled(self.dsn) as conn:
-            rows = conn.execute(
-                "select queue, count(*), extract(epoch from now() - min(submitted))::float "
-                "from jobconsole.payload group by queue order by queue").fetchall()
-        return [QueueStats(self.shown, name, depth, age) for name, depth, age in rows]
+            return [q for q in queues.list_queues(conn, self.dsn) if q.transport == self.shown]
 
     def close(self) -> None:
         if self._claiming is not None:

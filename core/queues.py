@@ -1,0 +1,21 @@
+"""The queues of payloads the console lists: those of the pgsql transport in this
+database, read live, and what running daemons publish of their other transports."""
+from . import db
+from .records import QueueInfo
+
+# a daemon publishes every two seconds (compat/asynctask.py): rows older than this
+# belong to daemons that stopped
+FRESH_SECONDS = 10
+
+
+def list_queues(conn, dsn):
+    own = conn.execute(
+        "select queue, count(*), extract(epoch from now() - min(submitted))::float "
+        "from jobconsole.payload group by queue").fetchall()
+    seen = conn.execute(
+        "select transport, queue, depth, oldest_age from jobconsole.queue_seen "
+        "where seen > now() - make_interval(secs => %s)", (FRESH_SECONDS,)).fetchall()
+    here = f"pgsql:{db.describe(dsn)}"
+    found = [QueueInfo(here, name, depth, age) for name, depth, age in own]
+    found += [QueueInfo(*row) for row in seen]
+    return sorted(found, key=lambda q: (q.transport, q.name))
