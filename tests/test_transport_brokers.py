@@ -390,15 +390,22 @@ def test_redis_restarts_lose_nothing_for_a_consumer_that_waits_or_holds(own_redi
 
 
 @pytest.mark.slow
-def test_redis_a_submit_during_a_restart_waits_for_the_server(own_redis):
+def test_redis_a_claim_held_and_a_submit_during_a_restart(own_redis):
+    import redis
     queue = unique()
-    producer = get_transport(own_redis.uri)
-    producer.submit_task(queue, "before")
+    transport = get_transport(own_redis.uri)
+    transport.submit_task(queue, "held")
+    transport.submit_task(queue, "next")
+    claim = transport.claim(queue, timeout=1)
     own_redis.kill()
     threading.Timer(1.5, own_redis.start).start()
-    producer.submit_task(queue, "during")     # waits, tries again, gets through
-    assert [producer.get_task(queue), producer.get_task(queue)] == ["before", "during"]
-    producer.close()
+    transport.submit_task(queue, "during")     # waits, tries again, gets through
+    claim.ack()                                 # the claim outlived the restart
+    assert [transport.get_task(queue) for _ in range(3)] == ["next", "during", None]
+    r = redis.Redis(port=own_redis.port)
+    assert r.keys("jobconsole:claimed:*") == []
+    r.close()
+    transport.close()
 
 
 def close_my_amqp_connections():

@@ -61,8 +61,10 @@ class RedisTransport(Transport):
         options, self.prefix, self._shown = _parse(uri)
         self.lease = lease
         self.me = f"{consumer_name()}:{secrets.token_hex(4)}"
-        # retries are ours (patiently): redis-py's own would hide a lost LMOVE reply
-        self.redis = redis.Redis(**options, socket_timeout=_SLICE + 5, socket_connect_timeout=5,
+        # retries are ours (patiently): redis-py's own would hide a lost LMOVE reply.
+        # Any: its annotations refuse bytes values and fractional BLMOVE timeouts, which
+        # Redis takes
+        self.redis: Any = redis.Redis(**options, socket_timeout=_SLICE + 5, socket_connect_timeout=5,
                                  retry=Retry(NoBackoff(), 0), client_name="jobconsole")
         try:
             self.redis.ping()
