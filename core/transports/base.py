@@ -12,12 +12,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from ..errors import BadInput
+from ..capture import say
+from ..errors import BadInput, DatabaseUnavailable, first_line
 from ..records import QueueInfo
+
+T = TypeVar("T")
 
 # a queue name is shown in terminals and used in keys, file names and AMQP names
 MAX_QUEUE_NAME = 200
@@ -59,6 +63,25 @@ def encode(payload: Any) -> str:
     except (TypeError, ValueError) as exc:
         raise BadInput(f"a payload must be JSON-serialisable: {exc}") from None
     return text
+
+
+def patiently(op: Callable[[], T], lost: tuple[type[BaseException], ...], what: str,
+              on_lost: Callable[[], None] = lambda: None, give_up: float | None = None) -> T:
+    """op(), tried again while its server is out of reach (`lost`): a broker that
+    restarts is back in seconds, so waiting is better than failing, with pauses from
+    0.5 s doubling to 5 s as a worker waits for PostgreSQL. `on_lost` drops the broken
+    connection; after `give_up` seconds (None: never) the caller hears of it."""
+    pause, since = 0.5, time.monotonic()
+    while True:
+        try:
+            return op()
+        except lost as exc:
+            on_lost()
+            if give_up is not None and time.monotonic() - since + pause > give_up:
+                raise DatabaseUnavailable(f"{what}: {first_line(exc)}") from None
+            say(f"{what}: {first_line(exc)}: trying again in {pause:g} s")
+        time.sleep(pause)
+        pause = min(2 * pause, 5.0)
 
 
 class Transport:
