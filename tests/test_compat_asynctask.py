@@ -19,6 +19,7 @@ from helpers import HERE, MonitorProcess, alive, wait_for
 from jobconsole import api
 from jobconsole.compat.asynctask import get_transport
 from test_cli import assert_one_line_error, jc
+import test_transport_brokers as brokers
 
 OPS = os.path.join(HERE, "asynctask_ops.py")
 
@@ -55,6 +56,18 @@ def uri(request, dsn, tmp_path):
     if request.param == "pgsql":
         return pgsql_uri(dsn)
     return f"filesys:{tmp_path / 'queues'}"
+
+
+@pytest.fixture(params=["pgsql", "filesys", "redis", "amqp"])
+def feed(request, dsn, tmp_path):
+    """(URI, queue name) on every transport; on the shared brokers, a queue of the
+    test's own, deleted afterwards."""
+    if request.param in ("pgsql", "filesys"):
+        yield (pgsql_uri(dsn) if request.param == "pgsql" else f"filesys:{tmp_path}"), "feed"
+        return
+    uri, queue = brokers.needs(request.param), brokers.unique()
+    yield uri, queue
+    brokers.forget(uri, queue)
 
 
 def pgsql_uri(dsn):
@@ -135,33 +148,36 @@ def test_a_pgsql_payload_shows_in_the_console_as_queued_before_any_daemon_runs(d
     assert "queue_foo" in out and " 1 " in f" {out} "
 
 
-def test_each_payload_the_daemon_takes_is_a_task_with_its_log(dsn, uri, daemon):
+def test_each_payload_the_daemon_takes_is_a_task_with_its_log(dsn, feed, daemon):
+    uri, queue = feed
     transport = api.transport(dsn, uri)
-    transport.submit_task("queue_foo", {"foo": "bar", "baz": 123})
-    daemon({"queue_foo": "my_worker"}, transport=uri)
+    transport.submit_task(queue, {"foo": "bar", "baz": 123})
+    daemon({queue: "my_worker"}, transport=uri)
     [task] = wait_for(lambda: [t for t in api.list_tasks(dsn) if t.status == "done"], 20,
                       "the payload's task to end")
     assert task.operation == "my_worker"
-    assert task.metadata == {"queue": "queue_foo", "transport": transport.shown}
+    assert task.metadata == {"queue": queue, "transport": transport.shown}
     assert api.get_task(dsn, task.id).input == {"foo": "bar", "baz": 123}
     assert [line for _, line in api.get_task(dsn, task.id).logs()] == \
         ["Received payload with foo=bar"]
-    assert transport.get_task("queue_foo") is None
+    assert transport.get_task(queue) is None
 
 
-def test_a_failing_worker_leaves_a_failed_task_with_its_traceback(dsn, uri, daemon):
-    api.transport(dsn, uri).submit_task("bad", {"x": 1})
-    daemon({"bad": "failing_worker"}, transport=uri)
+def test_a_failing_worker_leaves_a_failed_task_with_its_traceback(dsn, feed, daemon):
+    uri, queue = feed
+    api.transport(dsn, uri).submit_task(queue, {"x": 1})
+    daemon({queue: "failing_worker"}, transport=uri)
     [task] = wait_for(lambda: [t for t in api.list_tasks(dsn) if t.status == "failed"], 20,
                       "the task to fail")
     assert "ValueError: cannot process {'x': 1}" in api.get_task(dsn, task.id).traceback
 
 
-def test_a_worker_killed_mid_payload_loses_nothing(dsn, uri, daemon, tmp_path):
+def test_a_worker_killed_mid_payload_loses_nothing(dsn, feed, daemon, tmp_path):
+    uri, queue = feed
     path = str(tmp_path / "journal")
     transport = api.transport(dsn, uri)
-    transport.submit_task("slow", {"n": 1, "sleep": 30, "journal": path})
-    proc = daemon({"slow": "journal_worker"}, transport=uri)
+    transport.submit_task(queue, {"n": 1, "sleep": 30, "journal": path})
+    proc = daemon({queue: "journal_worker"}, transport=uri)
     task = wait_for(lambda: next((t for t in api.list_tasks(dsn) if t.status == "running"),
                                  None), 20, "the payload's task to run")
     [worker] = proc.workers()
@@ -171,7 +187,7 @@ def test_a_worker_killed_mid_payload_loses_nothing(dsn, uri, daemon, tmp_path):
     assert info.error_kind == "crash"
     # the payload is not lost: it is the task's input, to relaunch
     assert api.get_task(dsn, task.id).input["n"] == 1
-    assert transport.get_task("slow") is None
+    assert transport.get_task(queue) is None
 
 
 def test_a_consumer_killed_holding_a_claim_gives_it_back(dsn, uri, tmp_path):
