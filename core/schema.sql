@@ -1,4 +1,4 @@
--- jobconsole schema, version 15
+-- jobconsole schema, version 12
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
