@@ -36,7 +36,6 @@ class Intake(threading.Thread):
         super().__init__(name=f"intake {queue}", daemon=True)
         self.dsn, self.transport, self.queue = dsn, transport, queue
         self.operation, self.domain, self.stop = operation, domain, stop
-        self.taken = 0
 
     def run(self) -> None:
         pause = _FIRST_PAUSE
@@ -67,7 +66,7 @@ class Intake(threading.Thread):
         if claim is None:
             return
         try:
-            self.record(claim.payload, getattr(claim, "connection", None))
+            self.record(claim.payload, claim.connection)
         except BaseException:
             try:
                 claim.release()
@@ -75,7 +74,6 @@ class Intake(threading.Thread):
                 pass
             raise
         claim.ack()
-        self.taken += 1
 
     def record(self, payload: Any, same_session: Any) -> None:
         options = dict(domain=self.domain, metadata={"queue": self.queue,

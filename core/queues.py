@@ -8,14 +8,17 @@ from .records import QueueInfo
 FRESH_SECONDS = 10
 
 
-def list_queues(conn, dsn):
-    own = conn.execute(
+def own_queues(conn, dsn):
+    """The pgsql transport's queues in this database (`dsn`)."""
+    here = f"pgsql:{db.describe(dsn)}"
+    return [QueueInfo(here, name, depth, age) for name, depth, age in conn.execute(
         "select queue, count(*), extract(epoch from now() - min(submitted))::float "
-        "from jobconsole.payload group by queue").fetchall()
+        "from jobconsole.payload group by queue order by queue")]
+
+
+def list_queues(conn, dsn):
     seen = conn.execute(
         "select transport, queue, depth, oldest_age from jobconsole.queue_seen "
         "where seen > now() - make_interval(secs => %s)", (FRESH_SECONDS,)).fetchall()
-    here = f"pgsql:{db.describe(dsn)}"
-    found = [QueueInfo(here, name, depth, age) for name, depth, age in own]
-    found += [QueueInfo(*row) for row in seen]
+    found = own_queues(conn, dsn) + [QueueInfo(*row) for row in seen]
     return sorted(found, key=lambda q: (q.transport, q.name))

@@ -18,6 +18,7 @@ from psycopg import conninfo
 from helpers import HERE, MonitorProcess, alive, wait_for
 from jobconsole import api
 from jobconsole.compat.asynctask import get_transport
+from jobconsole.errors import BadInput
 from test_cli import assert_one_line_error, jc
 import test_transport_brokers as brokers
 
@@ -116,6 +117,15 @@ def test_payloads_come_off_a_queue_oldest_first_and_queues_are_apart(dsn, uri):
     assert [transport.get_task("a")["n"] for _ in range(5)] == [0, 1, 2, 3, 4]
     assert transport.get_task("a") is None
     assert transport.get_task("b") == "other"
+
+
+def test_a_payload_no_task_could_take_is_refused_at_submit(dsn, uri):
+    """What a task's input cannot hold would stop its queue's intake later: refused now."""
+    transport = api.transport(dsn, uri)
+    for payload in ({"a": "nul\x00"}, "\udcff", float("nan"), object()):
+        with pytest.raises(BadInput):
+            transport.submit_task("q", payload)
+    assert transport.get_task("q") is None
 
 
 def test_with_no_uri_the_transport_is_jobconsoles_own_database(dsn):

@@ -66,7 +66,7 @@ def _operation_of(cls: type[AsyncTaskWorker]) -> Any:
 
 # -- the daemon's settings -----------------------------------------------------------------
 
-def parse_workers(text: str) -> dict[str, str]:
+def parse_workers(text: str | dict[str, str]) -> dict[str, str]:
     """asynctask_workers: a JSON object of queue -> worker name."""
     value = _json("asynctask_workers", text)
     if not isinstance(value, dict) or not value:
@@ -85,7 +85,7 @@ _FIELDS = ("second", "minute", "hour", "day", "month", "day_of_week")
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def parse_scheduled(text: str) -> list[dict[str, Any]]:
+def parse_scheduled(text: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
     """asynctask_scheduled_workers: a JSON list of {"worker": name, <field>: value}."""
     value = _json("asynctask_scheduled_workers", text)
     if not isinstance(value, list):
@@ -146,8 +146,8 @@ def _weekdays(field: str) -> str:
     return "/".join(parts)
 
 
-def _json(setting: str, text: str) -> Any:
-    if not isinstance(text, str):
+def _json(setting: str, text: Any) -> Any:
+    if not isinstance(text, str):     # given as Python values, by run_workers' callers
         return text
     try:
         return json.loads(text)
@@ -168,9 +168,8 @@ def run_workers(dsn: str | None, workers: dict[str, str], *, transport: str | No
     until the monitor is stopped (a signal or a request); returns its exit code."""
     from .. import api
     dsn = db.resolve(checks.dsn(dsn))
-    scheduled = scheduled or []
-    for entry in scheduled:
-        cron_rule(entry)
+    workers = parse_workers(workers)
+    scheduled = parse_scheduled(scheduled or [])
     known = {op.name for op in operations.list_operations(dsn, domain=domain,
                                                           host=hosts.this_host())}
     wanted = set(workers.values()) | ({e["worker"] for e in scheduled} if scheduler else set())
@@ -186,9 +185,11 @@ def run_workers(dsn: str | None, workers: dict[str, str], *, transport: str | No
     stop = threading.Event()
     intakes = [Intake(dsn, t, queue, worker, domain, stop)
                for t, (queue, worker) in zip(made, workers.items())]
-    publisher = threading.Thread(target=_publish, args=(dsn, transport, stop),
-                                 name="queue depths", daemon=True)
-    for thread in (*intakes, publisher):
+    threads: list[threading.Thread] = list(intakes)
+    if made[0].scheme != "pgsql":     # pgsql's queues are read where they are, live
+        threads.append(threading.Thread(target=_publish, args=(dsn, transport, stop),
+                                        name="queue depths", daemon=True))
+    for thread in threads:
         thread.start()
     count = min_workers if min_workers is not None else len(set(workers.values()))
     try:
@@ -204,14 +205,12 @@ PUBLISH_EVERY = 2.0
 
 
 def _publish(dsn: str, uri: str | None, stop: threading.Event) -> None:
-    """Every two seconds, the depth and oldest age of each queue of the transport, into
-    jobconsole.queue_seen; pgsql's are read there directly, live."""
+    """Every two seconds, the depth and oldest age of each queue of a broker's or a
+    directory's transport, into jobconsole.queue_seen."""
     transport = None
     while True:
         try:
             transport = transport or _get(uri, dsn)
-            if transport.scheme == "pgsql":
-                return
             seen = transport.queues()
             with db.pooled(dsn) as conn:
                 conn.execute(

@@ -9,7 +9,6 @@ lost, and runs twice only if a consumer died between recording its task and the 
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -17,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .. import tasks
 from ..capture import say
 from ..errors import BadInput, DatabaseUnavailable, first_line
 from ..records import QueueInfo
@@ -38,6 +38,9 @@ class Claim:
     payload: Any
     ack: Callable[[], None]       # its task is recorded: forget it for good
     release: Callable[[], None]   # not recorded, and we stop: put it back at the head
+    # the session holding the claim, when its task can be recorded in the same
+    # transaction (pgsql on jobconsole's own database)
+    connection: Any = None
 
 
 def consumer_name() -> str:
@@ -57,12 +60,10 @@ def check_queue(name: Any) -> str:
 
 
 def encode(payload: Any) -> str:
-    """The payload as the JSON every transport stores; BadInput when it is not JSON."""
-    try:
-        text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise BadInput(f"a payload must be JSON-serialisable: {exc}") from None
-    return text
+    """The payload as the JSON every transport stores; BadInput for what a task's input
+    could not hold (not JSON, a NUL, broken Unicode): refused at submit, it would
+    otherwise stop its queue's intake later."""
+    return tasks.to_json_text(payload, "payload")
 
 
 def patiently(op: Callable[[], T], lost: tuple[type[BaseException], ...], what: str,

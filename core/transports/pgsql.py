@@ -67,7 +67,7 @@ class PgsqlTransport(Transport):
 
     def queues(self) -> list[QueueStats]:
         with db.pooled(self.dsn) as conn:
-            return [q for q in queues.list_queues(conn, self.dsn) if q.transport == self.shown]
+            return queues.own_queues(conn, self.dsn)
 
     def close(self) -> None:
         if self._claiming is not None:
@@ -91,9 +91,8 @@ _TAKE = (f"delete from jobconsole.payload where id = ({_LOCK.replace('id, payloa
 
 class _Claim(Claim):
     def __init__(self, conn: psycopg.Connection, queue: str, row: tuple[int, Any]) -> None:
-        self.connection = conn
         self.id = row[0]
-        super().__init__(queue, row[1], self._ack, self._release)
+        super().__init__(queue, row[1], self._ack, self._release, conn)
 
     def _ack(self) -> None:
         self.connection.execute("delete from jobconsole.payload where id = %s", (self.id,))
