@@ -132,9 +132,11 @@ class TaskRun:
     """The running task handed to an operation."""
 
     def __init__(self, tid: int, operation: str, input: Any, raw_input: bytes | None,
-                 metadata: dict | None, attempt: int, buffer: LogBuffer) -> None:
+                 metadata: dict | None, attempt: int, buffer: LogBuffer,
+                 owner: str | None = None) -> None:
         self.id = tid
         self.operation = operation
+        self.owner = owner
         self._input = input
         self.raw_input = raw_input
         self.metadata = metadata

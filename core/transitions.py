@@ -173,7 +173,7 @@ with me as (
 ), claimed as (
     update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
     from next where t.id = next.id
-    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt
+    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt, t.owner
 ), told as (
     select pg_notify('jobconsole_task', string_agg(id::text, ',')),
            set_config('synchronous_commit', 'on', true)

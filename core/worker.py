@@ -383,9 +383,10 @@ class Worker:
         self.ahead = min(self.ahead * 2, MAX_AHEAD) if len(rows) == self.ahead else 1
         return bool(rows)
 
-    def execute(self, tid, operation, input, raw_input, metadata, attempt):
+    def execute(self, tid, operation, input, raw_input, metadata, attempt, owner):
         op = registry.lookup(operation, self.domain)
-        run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer)
+        run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer,
+                      owner=owner)
         status, kind, tb = "done", None, None
         capture.settle()     # what was written before it is not its own
         self.buffer.task_id = tid

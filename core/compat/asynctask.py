@@ -18,9 +18,9 @@ import threading
 from typing import Any, ClassVar
 
 from .. import checks, db, hosts, operations, registry
+from . import classes
 from ..errors import BadInput
 from ..intake import Intake, wait_all
-from ..runtime import TaskRun
 from ..transports import ENV_TRANSPORT, Transport, check_queue, get_transport as _get
 
 __all__ = ["get_transport", "AsyncTaskWorker", "run_workers", "parse_workers",
@@ -46,22 +46,10 @@ class AsyncTaskWorker:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        name = cls.__dict__.get("name")
-        if name is not None:
-            registry.task(name=name)(_operation_of(cls))
+        classes.declare(cls, "process", lambda worker, task: worker.process(task.input))
 
     def process(self, payload: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__}.process")
-
-
-def _operation_of(cls: type[AsyncTaskWorker]) -> Any:
-    def run(task: TaskRun) -> None:
-        with task.capturelogs(std=True):
-            cls().process(task.input)
-    # the worker process imports the class's module to find its operation again
-    run.__module__ = cls.__module__
-    run.__qualname__ = f"{cls.__qualname__}.process"
-    return run
 
 
 # -- the daemon's settings -----------------------------------------------------------------
