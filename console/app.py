@@ -22,12 +22,13 @@ from .messages import Changed
 from .source import Source
 from .views.operations import OperationsView
 from .views.processes import MonitorsView, WorkersView
+from .views.queues import QueuesView
 from .views.schedules import SchedulesView
 from .views.tasks import TasksView
 
 COUNTS_EVERY = 0.5   # seconds between two counts of tasks by status, at least
 PREFETCH_WAIT = 0.15  # seconds a view switch waits for the view's fresh rows, at most
-EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule"})
+EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule", "queue"})
 
 # What each action says once done, by its name: the name of the Source method that
 # performs it, and of the key bindings that ask for it (`unprepare` is ctrl+d's
@@ -54,13 +55,14 @@ class JobConsole(App):
     #filter { height: 3; }
     """
     MODES = {"tasks": TasksView, "workers": WorkersView, "monitors": MonitorsView,
-             "schedules": SchedulesView, "operations": OperationsView}
+             "schedules": SchedulesView, "operations": OperationsView, "queues": QueuesView}
     BINDINGS = [
         Binding("1", "switch_mode('tasks')", "Tasks", id="app.tasks"),
         Binding("2", "switch_mode('workers')", "Workers", id="app.workers"),
         Binding("3", "switch_mode('monitors')", "Monitors", id="app.monitors"),
         Binding("4", "switch_mode('schedules')", "Schedules", show=False, id="app.schedules"),
         Binding("5", "switch_mode('operations')", "Operations", show=False, id="app.operations"),
+        Binding("6", "switch_mode('queues')", "Queues", show=False, id="app.queues"),
         Binding("colon", "command_palette", "Jump", show=False, id="app.jump"),
         Binding("m", "start_monitor", "Start monitor", id="app.start_monitor"),
         Binding("p", "toggle_pause", "Pause", id="app.pause"),
@@ -269,7 +271,8 @@ class JobConsole(App):
                                 ("workers", "worker processes and their current task"),
                                 ("monitors", "monitors on every host"),
                                 ("schedules", "cron schedules"),
-                                ("operations", "registered operations")):
+                                ("operations", "registered operations"),
+                                ("queues", "queues of payloads, on every transport")):
             yield SystemCommand(f"Go to {mode}", help_text,
                                 lambda mode=mode: self.switch_mode(mode))
         yield SystemCommand("Pause or resume live refresh", "p", self.action_toggle_pause)

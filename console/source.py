@@ -46,6 +46,9 @@ class Source:
     def schedules(self):
         return api.list_scheduled(self.dsn)
 
+    def queues(self):
+        return api.list_queues(self.dsn)
+
     # -- actions: the public API's own calls, as the CLI twins use them ------------------
 
     def abort(self, tid):

@@ -22,3 +22,15 @@ def list_queues(conn, dsn):
         "where seen > now() - make_interval(secs => %s)", (FRESH_SECONDS,)).fetchall()
     found = own_queues(conn, dsn) + [QueueInfo(*row) for row in seen]
     return sorted(found, key=lambda q: (q.transport, q.name))
+
+
+def publish(conn, seen):
+    """Record what a daemon sees of its queues on another transport ([QueueInfo]),
+    renewing the rows it published before."""
+    conn.execute(
+        "insert into jobconsole.queue_seen (transport, queue, depth, oldest_age) "
+        "select * from unnest(%s::text[], %s::text[], %s::bigint[], %s::float[]) "
+        "on conflict (transport, queue) do update set depth = excluded.depth, "
+        "oldest_age = excluded.oldest_age, seen = now()",
+        ([q.transport for q in seen], [q.name for q in seen],
+         [q.depth for q in seen], [q.oldest_age for q in seen]))

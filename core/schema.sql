@@ -30,6 +30,9 @@
 --   jobconsole_process   'worker' or 'monitor' when one starts, stops or dies, or is
 --                        sent a request; 'operation' when operations change.
 --   jobconsole_schedule  '': the schedules changed.
+--   jobconsole_payload   a queue of the pgsql transport that has new payloads, or ''
+--                        when daemons published what they see of other transports.
+--   jobconsole_payload_taken  a queue a payload was taken off (the Queues view).
 -- The code sends two more itself: jobconsole_control (a request to a monitor or
 -- worker) and jobconsole_operations (a domain whose operations were registered, so
 -- its idle workers load them).
@@ -532,3 +535,17 @@ create view jobconsole.job_facet as
     from jobconsole.task t,
          jsonb_each(case when jsonb_typeof(t.facet) = 'object' then t.facet end) f
     where t.face = 'rexjob';
+
+-- A payload taken off a pgsql queue (get_task, or intake recording its task) is told
+-- on a channel of its own, which the console's Queues view listens to: on
+-- jobconsole_payload it would wake every idle consumer of every queue at each take.
+create function jobconsole.notify_payload_taken() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_payload_taken', q.queue)
+        from (select distinct queue from old_rows) q;
+    return null;
+end $$;
+
+create trigger payload_taken after delete on jobconsole.payload
+    referencing old table as old_rows
+    for each statement execute function jobconsole.notify_payload_taken();

@@ -1,7 +1,7 @@
 """Change notifications for live views: what changed, not the data itself.
 
 A `Watcher` holds one LISTENing connection and reports which kinds of data changed
-('task', 'log', 'worker', 'monitor', 'operation', 'schedule') since the last call, so
+('task', 'log', 'worker', 'monitor', 'operation', 'schedule', 'queue') since the last call, so
 that a view re-reads only what it shows. It blocks: run it off any UI thread. A lost
 connection raises DatabaseUnavailable, and the next `wait` opens a new one.
 """
@@ -19,6 +19,8 @@ _CHANNELS = {
     "jobconsole_process": None,     # payload names the table: worker, monitor, operation
     "jobconsole_control": "monitor",
     "jobconsole_schedule": "schedule",
+    "jobconsole_payload": "queue",
+    "jobconsole_payload_taken": "queue",
 }
 
 

@@ -17,7 +17,7 @@ import re
 import threading
 from typing import Any, ClassVar
 
-from .. import checks, db, hosts, operations, registry
+from .. import checks, db, hosts, operations, queues, registry
 from . import classes
 from ..errors import BadInput
 from ..intake import Intake, wait_all
@@ -201,13 +201,7 @@ def _publish(dsn: str, uri: str | None, stop: threading.Event) -> None:
             transport = transport or _get(uri, dsn)
             seen = transport.queues()
             with db.pooled(dsn) as conn:
-                conn.execute(
-                    "insert into jobconsole.queue_seen (transport, queue, depth, oldest_age) "
-                    "select * from unnest(%s::text[], %s::text[], %s::bigint[], %s::float[]) "
-                    "on conflict (transport, queue) do update set depth = excluded.depth, "
-                    "oldest_age = excluded.oldest_age, seen = now()",
-                    ([q.transport for q in seen], [q.name for q in seen],
-                     [q.depth for q in seen], [q.oldest_age for q in seen]))
+                queues.publish(conn, seen)
         except Exception as exc:    # a broker away: the next round tries again
             log.warning("queue depths: %s", exc)
         if stop.wait(PUBLISH_EVERY):

@@ -1,4 +1,5 @@
--- rex.job's job table, as a view of the tasks it makes (core/compat/rexjob.py).
+-- rex.job's job table, as a view of the tasks it makes (core/compat/rexjob.py); and
+-- a notification when a payload leaves a pgsql queue.
 --
 -- Inserting (owner, type, payload) into jobconsole.job, from any client, is all it
 -- takes to run a job: the row becomes a task of the operation `type`, so that the
@@ -101,3 +102,17 @@ create view jobconsole.job_facet as
     from jobconsole.task t,
          jsonb_each(case when jsonb_typeof(t.facet) = 'object' then t.facet end) f
     where t.face = 'rexjob';
+
+-- A payload taken off a pgsql queue (get_task, or intake recording its task) is told
+-- on a channel of its own, which the console's Queues view listens to: on
+-- jobconsole_payload it would wake every idle consumer of every queue at each take.
+create function jobconsole.notify_payload_taken() returns trigger language plpgsql as $$
+begin
+    perform pg_notify('jobconsole_payload_taken', q.queue)
+        from (select distinct queue from old_rows) q;
+    return null;
+end $$;
+
+create trigger payload_taken after delete on jobconsole.payload
+    referencing old table as old_rows
+    for each statement execute function jobconsole.notify_payload_taken();
