@@ -1,7 +1,8 @@
 """Intake: the loop that turns each payload of a transport's queue into a task.
 
 A payload is acknowledged to its transport only once its task is durably recorded (the
-pooled connections commit synchronously). So a process killed anywhere in between
+pooled connections commit synchronously). Payloads are taken in batches, whose tasks one
+commit records, so that the wait for the disk is shared. So a process killed anywhere in between
 leaves the payload claimed, and `recover` or the broker gives it back: nothing is lost,
 and a payload becomes two tasks only if the kill fell between the commit and the ack.
 On the pgsql transport of jobconsole's own database the two are one transaction, and
@@ -46,7 +47,7 @@ class Intake(threading.Thread):
                     log.warning("queue %s: %s payloads of consumers that are gone put back",
                                 sanitize.sanitize(self.queue), back)
                 while not self.stop.is_set():
-                    self.take_one()
+                    self.take_batch()
                     pause = _FIRST_PAUSE
             except BadInput as exc:
                 # a payload no task can hold (over the size limit): it stays where it is,
@@ -61,28 +62,28 @@ class Intake(threading.Thread):
                 pause = min(2 * pause, _LAST_PAUSE)
         self.transport.close()
 
-    def take_one(self) -> None:
-        claim = self.transport.claim(self.queue, timeout=1.0)
-        if claim is None:
+    def take_batch(self) -> None:
+        batch = self.transport.claim_batch(self.queue, timeout=1.0)
+        if batch is None:
             return
         try:
-            self.record(claim.payload, claim.connection)
+            self.record(batch.payloads, batch.connection)
         except BaseException:
             try:
-                claim.release()
+                batch.release()
             except Exception:   # its session is gone: so is its claim, put back
                 pass
             raise
-        claim.ack()
+        batch.ack()
 
-    def record(self, payload: Any, same_session: Any) -> None:
+    def record(self, payloads: list[Any], same_session: Any) -> None:
         options = dict(domain=self.domain, metadata={"queue": self.queue,
                                                      "transport": self.transport.shown})
         if same_session is not None and getattr(self.transport, "dsn", None) == self.dsn:
-            tasks.insert(same_session, self.operation, [payload], **options)
+            tasks.insert(same_session, self.operation, payloads, **options)
             return
         with db.pooled(self.dsn) as conn:
-            tasks.insert(conn, self.operation, [payload], **options)
+            tasks.insert(conn, self.operation, payloads, **options)
 
 
 def wait_all(intakes: list[Intake], timeout: float) -> None:

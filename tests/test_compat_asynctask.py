@@ -149,6 +149,20 @@ def test_a_released_claim_goes_back_to_the_head_and_an_acked_one_is_gone(dsn, ur
     assert transport.get_task("q") == 2
 
 
+def test_a_batch_takes_what_is_there_up_to_its_limit_and_settles_as_one(dsn, uri):
+    transport = api.transport(dsn, uri)
+    for n in range(5):
+        transport.submit_task("q", n)
+    batch = transport.claim_batch("q", timeout=1, limit=3)
+    assert batch.payloads == [0, 1, 2]
+    batch.release()
+    batch = transport.claim_batch("q", timeout=1, limit=10)
+    assert batch.payloads == [0, 1, 2, 3, 4]    # released in their order, at the head
+    batch.ack()
+    assert transport.get_task("q") is None
+    assert transport.claim_batch("q", timeout=0) is None
+
+
 # -- the daemon ---------------------------------------------------------------------------
 
 def test_a_pgsql_payload_shows_in_the_console_as_queued_before_any_daemon_runs(dsn):

@@ -113,6 +113,20 @@ def test_claim_release_puts_it_back_at_the_head_and_ack_takes_it_for_good(broker
     assert transport.get_task(queue) is None
 
 
+def test_a_batch_takes_what_is_there_up_to_its_limit_and_settles_as_one(broker):
+    transport, queue = broker
+    for n in range(5):
+        transport.submit_task(queue, n)
+    batch = transport.claim_batch(queue, timeout=2, limit=3)
+    assert batch.payloads == [0, 1, 2]
+    batch.release()
+    batch = transport.claim_batch(queue, timeout=2, limit=10)
+    assert batch.payloads == [0, 1, 2, 3, 4]    # released in their order, at the head
+    batch.ack()
+    assert transport.get_task(queue) is None
+    assert transport.claim_batch(queue, timeout=0) is None
+
+
 def test_a_waiting_claim_takes_what_is_submitted_meanwhile(broker):
     transport, queue = broker
     uri = REDIS if transport.scheme == "redis" else AMQP

@@ -6,8 +6,10 @@ its producers and workers and ours declare the same things and share the queues.
 Messages are persistent and published with confirms: submit_task returns once the
 broker holds the payload. Each carries its time of submission (the timestamp property).
 
-A claim is a delivery not yet acknowledged, one at a time (prefetch 1): the broker gives
-it back itself when its consumer's connection ends, so `recover` has nothing to do.
+A claim is a delivery not yet acknowledged: the first of a batch is waited for with a
+prefetch of 1, the rest gathered with a prefetch of the batch's size, and the batch is
+settled with one ack (or nack) for all. The broker gives them back itself when its
+consumer's connection ends, so `recover` has nothing to do.
 After a reconnect, a claim's ack would name a delivery of the old channel: it is
 dropped, as the broker has put that message back already (it comes again: at least once).
 
@@ -29,12 +31,15 @@ from pika.adapters.utils.connection_workflow import AMQPConnectorException
 
 from ..capture import say
 from ..errors import BadInput, DatabaseUnavailable, JobconsoleError
-from .base import Claim, QueueStats, Transport, check_queue, consumer_name, encode, patiently
+from .base import (BATCH, Batch, Claim, QueueStats, Transport, check_queue, consumer_name,
+                   encode, patiently)
 
 # a producer waits this long for a broker that is away before it is told; consumers wait
 PATIENCE = 30.0
 # a wait for a delivery is cut into slices, so that a deadline is kept
 _SLICE = 2.0
+# how long a batch waits for deliveries the broker is still pushing
+_GATHER = 0.01
 # a handshake that times out (AMQPConnectorException) is not an AMQPError
 _LOST = (amqp.AMQPConnectionError, amqp.ChannelWrongStateError, amqp.ConsumerCancelled,
          AMQPConnectorException, OSError)
@@ -78,16 +83,38 @@ class AmqpTransport(Transport):
         self._calling(publish, f"submit to {queue}", PATIENCE)
 
     def get_task(self, queue: str) -> Any:
-        claim = self._calling(lambda: self._take(_check(queue), time.monotonic()),
+        taken = self._calling(lambda: self._take(_check(queue), time.monotonic()),
                               f"take from {queue}", PATIENCE)
-        if claim is None:
+        if taken is None:
             return None
-        claim.ack()
-        return claim.payload
+        self._settle(queue, "ack", taken[0], self._generation)
+        return taken[1]
 
     def claim(self, queue: str, timeout: float) -> Claim | None:
-        deadline = time.monotonic() + timeout
-        return self._calling(lambda: self._take(_check(queue), deadline), f"claim from {queue}")
+        batch = self.claim_batch(queue, timeout, 1)
+        if batch is None:
+            return None
+        return Claim(queue, batch.payloads[0], batch.ack, batch.release)
+
+    def claim_batch(self, queue: str, timeout: float, limit: int = BATCH) -> Batch | None:
+        """Deliveries of one channel, settled together: one ack or nack with `multiple`
+        for the last of them covers them all."""
+        queue, deadline = _check(queue), time.monotonic() + timeout
+        first = self._calling(lambda: self._take(queue, deadline), f"claim from {queue}")
+        if first is None:
+            return None
+        taken, generation = [first], self._generation
+        if limit > 1:
+            more = self._calling(lambda: self._gather(queue, limit - 1), f"claim from {queue}")
+            if self._generation != generation:
+                # a reconnect voided the first delivery: the broker gives it again
+                taken, generation = [], self._generation
+            taken += more
+        if not taken:
+            return None
+        return Batch([payload for _, payload in taken],
+                     lambda: self._settle(queue, "ack", taken[-1][0], generation),
+                     lambda: self._settle(queue, "release", taken[-1][0], generation))
 
     def recover(self, queue: str) -> int:
         return 0    # the broker gives back what a closed connection held
@@ -110,7 +137,7 @@ class AmqpTransport(Transport):
 
     # -- deliveries -----------------------------------------------------------------------
 
-    def _take(self, queue: str, deadline: float) -> Claim | None:
+    def _take(self, queue: str, deadline: float) -> tuple[int, Any] | None:
         while True:
             ch = self._declare(queue)
             if deadline - time.monotonic() <= 0:
@@ -131,27 +158,47 @@ class AmqpTransport(Transport):
             except ValueError:
                 self._reject(ch, queue, method, properties, body)
                 continue
-            return self._claim(queue, method.delivery_tag, payload)
+            return method.delivery_tag, payload
 
-    def _claim(self, queue: str, tag: int, payload: Any) -> Claim:
-        generation = self._generation
+    def _gather(self, queue: str, limit: int) -> list[tuple[int, Any]]:
+        """Up to `limit` more deliveries, those the broker has at hand: one consumer
+        with a prefetch of `limit` takes them in one go, where a basic_get would cost a
+        round trip each."""
+        ch = self._declare(queue)
+        ch.basic_qos(prefetch_count=limit)
+        taken: list[tuple[int, Any]] = []
+        try:
+            for method, properties, body in ch.consume(queue, inactivity_timeout=_GATHER):
+                if method is None:
+                    break
+                try:
+                    taken.append((method.delivery_tag, json.loads(body)))
+                except ValueError:
+                    self._reject(ch, queue, method, properties, body)
+                if len(taken) >= limit:
+                    break
+        finally:
+            # deliveries pushed but not taken go back, each by itself (pika rejects
+            # them one by one, never `multiple`, which would reach ours too)
+            ch.cancel()
+            ch.basic_qos(prefetch_count=1)
+        return taken
 
-        def settle(how: str) -> None:
-            if generation != self._generation:
-                say(f"{self.shown}: {how} on {queue} after a reconnect: the broker gives "
-                    "the payload again")
-                return
-            try:
-                if how == "ack":
-                    self._ch.basic_ack(tag)
-                else:
-                    self._ch.basic_nack(tag, requeue=True)
-            except _LOST:
-                self._drop()
-                say(f"{self.shown}: connection lost before the {how} on {queue}: the "
-                    "broker gives the payload again")
-
-        return Claim(queue, payload, lambda: settle("ack"), lambda: settle("release"))
+    def _settle(self, queue: str, how: str, last_tag: int, generation: int) -> None:
+        """Ack or put back every delivery of this channel up to `last_tag`."""
+        if generation != self._generation:
+            say(f"{self.shown}: {how} on {queue} after a reconnect: the broker gives "
+                "the payloads again")
+            return
+        try:
+            if how == "ack":
+                self._ch.basic_ack(last_tag, multiple=True)
+            else:
+                self._ch.basic_nack(last_tag, multiple=True, requeue=True)
+        except _LOST:
+            self._drop()
+            say(f"{self.shown}: connection lost before the {how} on {queue}: the "
+                "broker gives the payloads again")
 
     def _reject(self, ch: Any, queue: str, method: Any, properties: Any, body: bytes) -> None:
         # set aside where a person can look, not dropped: it may be someone's data

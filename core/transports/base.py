@@ -43,6 +43,21 @@ class Claim:
     connection: Any = None
 
 
+@dataclass
+class Batch:
+    """Payloads claimed together, recorded as tasks together, acknowledged together:
+    one durable commit covers a batch, not each payload."""
+    payloads: list[Any]
+    ack: Callable[[], None]
+    release: Callable[[], None]
+    connection: Any = None      # as a Claim's
+
+
+# payloads recorded in one transaction at most: enough that a commit's wait for the
+# disk is shared widely, few enough that a batch is quick to redo
+BATCH = 100
+
+
 def consumer_name() -> str:
     """Who holds a claim: host and pid, so that a consumer's host can tell it is gone."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -116,6 +131,21 @@ class Transport:
         one, and returns None when none came."""
         raise NotImplementedError
 
+    def claim_batch(self, queue: str, timeout: float, limit: int = BATCH) -> Batch | None:
+        """Up to `limit` of the oldest payloads, claimed: waits up to `timeout` seconds
+        for the first, then takes only what is there already."""
+        first = self.claim(queue, timeout)
+        if first is None:
+            return None
+        claims = [first]
+        try:
+            while len(claims) < limit and (more := self.claim(queue, 0)) is not None:
+                claims.append(more)
+        except BaseException:
+            _release_all(claims)
+            raise
+        return batch_of(claims)
+
     def recover(self, queue: str) -> int:
         """Put back what consumers that are gone had claimed from `queue`; how many."""
         raise NotImplementedError
@@ -132,3 +162,17 @@ class Transport:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def batch_of(claims: list[Claim]) -> Batch:
+    """Claims made one by one, as a Batch: acknowledged in order, released in reverse,
+    so that released payloads go back to the head in their order."""
+    def ack() -> None:
+        for claim in claims:
+            claim.ack()
+    return Batch([c.payload for c in claims], ack, lambda: _release_all(claims))
+
+
+def _release_all(claims: list[Claim]) -> None:
+    for claim in reversed(claims):
+        claim.release()

@@ -12,17 +12,19 @@ process by pid and start time, so that `recover` can tell it is gone (hosts.py).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from .. import hosts
 from ..errors import BadInput
-from .base import Claim, QueueStats, Transport, check_queue, encode
+from .base import BATCH, Batch, Claim, QueueStats, Transport, batch_of, check_queue, encode
 
 _CLAIMED = ".claimed"
 _TMP = ".tmp"
@@ -60,24 +62,46 @@ class FilesysTransport(Transport):
         folder = self._folder(check_queue(queue))
         deadline = time.monotonic() + timeout
         while True:
-            for name in self._waiting(folder):
-                mine = folder / _CLAIMED / self._me
-                mine.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.rename(folder / name, mine / name)
-                except FileNotFoundError:
-                    continue        # another consumer took it first
-                try:
-                    payload = json.loads((mine / name).read_text())
-                except ValueError:
-                    # not ours (we write JSON whole): set aside, where a person can look
-                    (folder / _REJECTED).mkdir(exist_ok=True)
-                    os.rename(mine / name, folder / _REJECTED / name)
-                    continue
-                return self._claim(queue, folder, mine / name, payload)
+            for claim in self._take(queue, folder):
+                return claim
             if time.monotonic() >= deadline:
                 return None
             time.sleep(min(_LOOK_EVERY, max(0.0, deadline - time.monotonic())))
+
+    def claim_batch(self, queue: str, timeout: float, limit: int = BATCH) -> Batch | None:
+        # the rest of a batch from one listing of the folder, not one listing a payload
+        first = self.claim(queue, timeout)
+        if first is None:
+            return None
+        claims = [first]
+        try:
+            claims.extend(itertools.islice(self._take(queue, self._folder(queue)), limit - 1))
+        except BaseException:
+            batch_of(claims).release()
+            raise
+        return batch_of(claims)
+
+    def _take(self, queue: str, folder: Path) -> Iterator[Claim]:
+        """Claims of the payloads waiting in `folder`, oldest first, as one listing
+        shows them; those another consumer took first are passed over."""
+        mine = folder / _CLAIMED / self._me
+        made = False
+        for name in self._waiting(folder):
+            if not made:
+                mine.mkdir(parents=True, exist_ok=True)
+                made = True
+            try:
+                os.rename(folder / name, mine / name)
+            except FileNotFoundError:
+                continue        # another consumer took it first
+            try:
+                payload = json.loads((mine / name).read_text())
+            except ValueError:
+                # not ours (we write JSON whole): set aside, where a person can look
+                (folder / _REJECTED).mkdir(exist_ok=True)
+                os.rename(mine / name, folder / _REJECTED / name)
+                continue
+            yield self._claim(queue, folder, mine / name, payload)
 
     def recover(self, queue: str) -> int:
         folder = self._folder(check_queue(queue))

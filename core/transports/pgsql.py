@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from .. import db, queues
-from .base import Claim, QueueStats, Transport, check_queue, encode
+from .base import BATCH, Batch, Claim, QueueStats, Transport, check_queue, encode
 
 # a claim's session waits for notifications at most this long between looks: a
 # notification lost to a reconnect costs no more than that
@@ -47,14 +47,22 @@ class PgsqlTransport(Transport):
         """The oldest payload, its row locked in this transport's own session until
         ack (deleted, committed) or release (rolled back); the session's
         `connection`, in that transaction, is on the Claim for intake's use."""
+        batch = self.claim_batch(queue, timeout, 1)
+        if batch is None:
+            return None
+        return Claim(queue, batch.payloads[0], batch.ack, batch.release, batch.connection)
+
+    def claim_batch(self, queue: str, timeout: float, limit: int = BATCH) -> Batch | None:
+        """The oldest payloads, their rows locked in one transaction of this
+        transport's own session, acknowledged by one delete and commit."""
         queue = check_queue(queue)
         conn = self._session()
         deadline = time.monotonic() + timeout
         while True:
             conn.execute("begin")
-            row = conn.execute(_LOCK, (queue,)).fetchone()
-            if row is not None:
-                return _Claim(conn, queue, row)
+            rows = conn.execute(_LOCK, (queue, limit)).fetchall()
+            if rows:
+                return _batch(conn, rows)
             conn.execute("rollback")
             left = deadline - time.monotonic()
             if left <= 0:
@@ -84,19 +92,17 @@ class PgsqlTransport(Transport):
 # SKIP LOCKED: consumers of one queue take different payloads instead of queueing up
 # behind one another's locks
 _LOCK = ("select id, payload from jobconsole.payload where queue = %s "
-         "order by id limit 1 for update skip locked")
-_TAKE = (f"delete from jobconsole.payload where id = ({_LOCK.replace('id, payload', 'id')}) "
-         "returning payload")
+         "order by id limit %s for update skip locked")
+_TAKE = ("delete from jobconsole.payload where id = (select id from jobconsole.payload "
+         "where queue = %s order by id limit 1 for update skip locked) returning payload")
 
 
-class _Claim(Claim):
-    def __init__(self, conn: psycopg.Connection, queue: str, row: tuple[int, Any]) -> None:
-        self.id = row[0]
-        super().__init__(queue, row[1], self._ack, self._release, conn)
+def _batch(conn: psycopg.Connection, rows: list[tuple[int, Any]]) -> Batch:
+    ids = [row[0] for row in rows]
 
-    def _ack(self) -> None:
-        self.connection.execute("delete from jobconsole.payload where id = %s", (self.id,))
-        self.connection.execute("commit")
-
-    def _release(self) -> None:
-        self.connection.execute("rollback")
+    def ack() -> None:
+        conn.execute("delete from jobconsole.payload where id = any(%s)", (ids,))
+        conn.execute("commit")
+    def release() -> None:
+        conn.execute("rollback")
+    return Batch([row[1] for row in rows], ack, release, conn)

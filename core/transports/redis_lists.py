@@ -33,7 +33,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..errors import BadInput, DatabaseUnavailable, first_line
-from .base import Claim, QueueStats, Transport, check_queue, consumer_name, encode, patiently
+from .base import (BATCH, Batch, Claim, QueueStats, Transport, batch_of, check_queue,
+                   consumer_name, encode, patiently)
 
 # a consumer not heard of for this long is gone; it renews at a third of that
 LEASE = 15.0
@@ -97,6 +98,11 @@ class RedisTransport(Transport):
                 self._patiently(lambda: self.redis.rpush(_rejected(key), raw), "reject", PATIENCE)
 
     def claim(self, queue: str, timeout: float) -> Claim | None:
+        taken = self._claim_one(queue, timeout)
+        return taken and taken[1]
+
+    def _claim_one(self, queue: str, timeout: float) -> tuple[bytes, Claim] | None:
+        """(the payload as stored, its claim), or None when none came in time."""
         key = self._key(check_queue(queue))
         mine = self._claimed(key, self.me)
         deadline = time.monotonic() + timeout
@@ -110,7 +116,48 @@ class RedisTransport(Transport):
                 self._patiently(lambda: self._reject(mine, key, raw), "reject")
                 continue
             self._held[key, raw] += 1
-            return self._claim(queue, key, mine, raw, payload)
+            return raw, self._claim(queue, key, mine, raw, payload)
+
+    def claim_batch(self, queue: str, timeout: float, limit: int = BATCH) -> Batch | None:
+        # after the first, the rest in one round trip of LMOVEs, acknowledged in one
+        first = self._claim_one(queue, timeout)
+        if first is None:
+            return None
+        key = self._key(queue)
+        mine = self._claimed(key, self.me)
+        raws, claims = [first[0]], [first[1]]
+        try:
+            def more() -> list[bytes | None]:
+                pipe = self.redis.pipeline(transaction=False)
+                for _ in range(limit - 1):
+                    pipe.lmove(key, mine, "LEFT", "RIGHT")
+                return pipe.execute()
+            for raw in self._patiently(more, f"claim from {queue}"):
+                if raw is None:
+                    break
+                try:
+                    payload = json.loads(raw)
+                except ValueError:
+                    self._patiently(lambda: self._reject(mine, key, raw), "reject")
+                    continue
+                self._held[key, raw] += 1
+                raws.append(raw)
+                claims.append(self._claim(queue, key, mine, raw, payload))
+        except BaseException:
+            batch_of(claims).release()
+            raise
+
+        def ack() -> None:
+            def remove() -> None:
+                pipe = self.redis.pipeline(transaction=False)
+                for raw in raws:
+                    pipe.lrem(mine, -1, raw)
+                pipe.execute()
+            self._patiently(remove, f"ack on {queue}")
+            for raw in raws:
+                self._forget(key, raw)
+        batch = batch_of(claims)
+        return Batch(batch.payloads, ack, batch.release)
 
     def recover(self, queue: str) -> int:
         key = self._key(check_queue(queue))
