@@ -39,7 +39,8 @@ __all__ = [
     "watch", "sanitize", "timing", "this_host",
 ]
 
-Dsn = str | None
+# a libpq DSN or URI, None (resolved as usual), or a SQLAlchemy engine or URL (rework)
+Dsn = Any
 TaskRef = Task | int
 
 # A vacuum keeps at least a day of finished tasks, so a program that has just scheduled
@@ -61,7 +62,7 @@ def register_operations(dsn: Dsn, path: str | PathLike[str], *, domain: str | No
     """Import `path` (a .py file or a module) and record its operations for `host`
     (default: this one); with `domain`, only that domain's. Registering again updates
     them in place. Returns the OperationInfo rows written."""
-    checks.dsn(dsn)
+    dsn = checks.dsn(dsn)
     return operations.register_operations(
         dsn, checks.path("path", path), domain=checks.optional_text("domain", domain),
         host=checks.optional_text("host", host))
@@ -71,7 +72,7 @@ def unregister_operation(dsn: Dsn, name: str, *, domain: str | None = None,
                          host: str | None = None) -> int:
     """Remove an operation (from every host and domain unless narrowed); returns how
     many registrations were removed."""
-    checks.dsn(dsn)
+    dsn = checks.dsn(dsn)
     return operations.unregister_operation(
         dsn, checks.text("operation name", name), domain=checks.optional_text("domain", domain),
         host=checks.optional_text("host", host))
@@ -80,7 +81,7 @@ def unregister_operation(dsn: Dsn, name: str, *, domain: str | None = None,
 def list_operations(dsn: Dsn, *, domain: str | None = None,
                     host: str | None = None) -> list[OperationInfo]:
     """[OperationInfo] by domain, name and host."""
-    checks.dsn(dsn)
+    dsn = checks.dsn(dsn)
     return operations.list_operations(dsn, domain=checks.optional_text("domain", domain),
                                       host=checks.optional_text("host", host))
 

@@ -133,13 +133,33 @@ def iterable(name: str, value: Any, of: str) -> list:
 
 
 def dsn(value: Any) -> str | None:
-    """A libpq DSN or URI as text, or None (or '') for the usual resolution. Whether it
-    parses is db.validate's business (DatabaseUnavailable, as for a server down)."""
+    """A libpq DSN or URI as text, or None (or '') for the usual resolution. rework's
+    users pass a SQLAlchemy engine or URL too: its URL is taken, password and all. Whether
+    it parses is db.validate's business (DatabaseUnavailable, as for a server down)."""
     if value is None or value == "":
         return value
     if not isinstance(value, str):
-        raise BadInput(f"dsn must be a libpq DSN or URI (a str), or None, got {shown(value)}")
+        value = _url_of(value)
     return _storable("dsn", value)
+
+
+def _url_of(value: Any) -> str:
+    """The PostgreSQL URL of a SQLAlchemy engine or URL object, read by duck typing so
+    that jobconsole needs no SQLAlchemy."""
+    url = getattr(value, "url", value)      # an Engine holds its URL
+    render = getattr(url, "render_as_string", None)
+    if callable(render):
+        text = render(hide_password=False)  # str() of a URL hides it (SQLAlchemy >= 1.4)
+    elif hasattr(url, "drivername"):
+        text = str(url)                     # SQLAlchemy < 1.4: str() kept the password
+    else:
+        raise BadInput(f"dsn must be a libpq DSN or URI (a str), a SQLAlchemy engine or URL, "
+                       f"or None, got {shown(value)}")
+    scheme, sep, rest = str(text).partition("://")
+    # 'postgresql+psycopg2': the driver is SQLAlchemy's choice; libpq needs the database
+    if not sep or scheme.split("+", 1)[0] not in ("postgresql", "postgres"):
+        raise BadInput(f"dsn: the engine's URL is not a PostgreSQL one: {scheme or text!r:.60}")
+    return f"postgresql://{rest}"
 
 
 def path(name: str, value: Any) -> str:

@@ -16,8 +16,20 @@ class Task:
     def __init__(self, dsn: str, tid: int):
         # schedule_many makes a handle per task, a hundred thousand at a time: a str
         # dsn is taken as it is (api calls have checked theirs), the id is checked
-        self.dsn = dsn if isinstance(dsn, str) else checks.text("dsn", dsn)
+        self.dsn = dsn if isinstance(dsn, str) else db.resolve(checks.dsn(dsn))
         self.id = checks.task_id(tid)
+
+    @classmethod
+    def byid(cls, dsn: Any, tid: int) -> Task:
+        """rework's name for api.get_task: the Task with this id, or NotFound."""
+        task = cls(dsn, tid)
+        task.info()
+        return task
+
+    @property
+    def tid(self) -> int:
+        """rework's name for `id`."""
+        return self.id
 
     def __repr__(self) -> str:
         return f"<Task {self.id}>"
@@ -48,6 +60,15 @@ class Task:
     def input(self) -> Any:
         info = self.info()
         return info.raw_input if info.raw_input is not None else info.input
+
+    @property
+    def raw_input(self) -> bytes:
+        """The input as stored: the bytes given as `rawinput`, else its JSON text in
+        UTF-8 (rework's handle has it)."""
+        info = self.info()
+        if info.raw_input is not None:
+            return bytes(info.raw_input)
+        return tasks.to_json_text(info.input).encode()
 
     @property
     def traceback(self) -> str | None:

@@ -14,12 +14,21 @@ from jobconsole.errors import (BadInput, DatabaseUnavailable, JobconsoleError, S
 from jobconsole.records import size_text
 
 from .. import render
+from .database_args import hoist_database
 
 EXIT_TASK_FAILED = 1
 
 
 class Group(click.Group):
     """Turns jobconsole errors into one line and an exit code."""
+
+    def parse_args(self, ctx, args):
+        if ctx.parent is None:      # the top level: the whole command line
+            try:
+                args = hoist_database(args)
+            except BadInput as exc:
+                fail(ctx, str(exc), exc.exit_code)
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
         try:

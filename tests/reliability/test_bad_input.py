@@ -237,7 +237,7 @@ CASES = [
     ("fractional days", lambda dsn: api.vacuum(dsn, days=1.5), "days must be"),
     ("True as days", lambda dsn: api.vacuum(dsn, days=True), "days must be"),
     ("an int as dsn", lambda dsn: api.list_tasks(123),
-     "dsn must be a libpq DSN or URI (a str), or None, got 123"),
+     "dsn must be a libpq DSN or URI (a str), a SQLAlchemy engine or URL, or None, got 123"),
     ("an int as dsn to schedule", lambda dsn: api.schedule(123, "double"), "dsn must be"),
     ("bytes as dsn", lambda dsn: api.init_db(dsn.encode()), "dsn must be"),
     ("a list as dsn", lambda dsn: api.check_database([dsn]), "dsn must be"),
