@@ -255,9 +255,8 @@ class JobConsole(App):
 
     @work(thread=True, group="actions")
     def launch_monitor(self, domain, workers):
-        from .launch import start_detached_monitor
         try:
-            pid, log = start_detached_monitor(self.source.dsn, domain, workers=workers)
+            pid, log = api.start_detached_monitor(self.source.dsn, domain, workers=workers)
         except OSError as exc:
             self.call_from_thread(self.notify, f"cannot start a monitor: {exc}", severity="error",
                                   markup=False)

@@ -16,7 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from . import checks, db, embedded, hosts, operations, processes, sanitize as _sanitize
+from . import checks, db, detached, embedded, hosts, operations, processes, sanitize as _sanitize
 from . import queues, schedules, schema, tasks, timing as _timing, transports
 from . import watch as _watch, workflows
 from .errors import BadInput, Conflict
@@ -35,7 +35,7 @@ __all__ = [
     "run_monitor", "prepare", "unprepare", "list_scheduled", "scheduled_plan",
     "pause_schedule", "resume_schedule", "run_schedule",
     "init_db", "vacuum", "resolve_dsn", "check_database", "describe_dsn", "ENV_DSN",
-    "start_embedded", "stop_embedded", "embedded_status", "data_dir",
+    "start_detached_monitor", "start_embedded", "stop_embedded", "embedded_status", "data_dir",
     "watch", "sanitize", "timing", "this_host",
 ]
 
@@ -273,18 +273,22 @@ def kill_worker(dsn: Dsn, wid: int) -> None:
 
 def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
                 max_workers: int | None = None, max_runs: int | None = None,
-                max_mem: int | None = None) -> int:
+                max_mem: int | None = None, allow_shipped_code: bool = False) -> int:
     """Run a monitor in this process until it is stopped (a signal or a request);
     returns its exit code. `max_workers` defaults to `min_workers`; `max_runs` and
-    `max_mem` (MB) recycle a worker between tasks."""
+    `max_mem` (MB) recycle a worker between tasks. Its workers run functions shipped
+    as their source (myjobs' jobs) only with `allow_shipped_code`: that runs whatever
+    anyone who can write to the database stored."""
     from .monitor import Monitor
     checks.text("domain", domain)
     checks.count("min_workers", min_workers, 0, MAX_WORKERS)
     checks.optional_count("max_workers", max_workers, 1, MAX_WORKERS)
     checks.optional_count("max_runs", max_runs, 1, checks.INT4)
     checks.optional_count("max_mem", max_mem, 1, checks.INT4)
+    checks.flag("allow_shipped_code", allow_shipped_code)
     return Monitor(_resolve(dsn), domain=domain, min_workers=min_workers,
-                   max_workers=max_workers, max_runs=max_runs, max_mem=max_mem).run()
+                   max_workers=max_workers, max_runs=max_runs, max_mem=max_mem,
+                   allow_shipped_code=allow_shipped_code).run()
 
 
 # -- queues of payloads (rex.asynctask's transports) -----------------------------------------
@@ -432,6 +436,23 @@ def stop_embedded(force: bool = False) -> bool:
 def embedded_status() -> dict[str, Any]:
     """Whether the embedded server runs, where, and its DSN."""
     return embedded.status()
+
+
+def start_detached_monitor(dsn: Dsn, domain: str = "default", *, workers: int | None = None,
+                           min_workers: int | None = None, max_workers: int | None = None,
+                           log_dir: str | PathLike[str] | None = None,
+                           allow_shipped_code: bool = False) -> tuple[int, Path]:
+    """Start a monitor on this host as a detached process, which outlives its caller;
+    returns (pid, log file). The options are the monitor command's."""
+    domain = checks.text("domain", domain)
+    for name, value, least in (("workers", workers, 1), ("min_workers", min_workers, 0),
+                               ("max_workers", max_workers, 1)):
+        checks.optional_count(name, value, least, MAX_WORKERS)
+    checks.flag("allow_shipped_code", allow_shipped_code)
+    extra = ("--allow-shipped-code",) if allow_shipped_code else ()
+    return detached.start_detached_monitor(
+        _resolve(dsn), domain, workers=workers, min_workers=min_workers,
+        max_workers=max_workers, log_dir=log_dir, extra=extra)
 
 
 def data_dir() -> Path:

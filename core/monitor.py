@@ -62,7 +62,8 @@ returning id, host, pid, pid_started
 
 class Monitor:
     def __init__(self, dsn, *, domain="default", min_workers=1, max_workers=None,
-                 max_runs=None, max_mem=None, host=None, timing=None):
+                 max_runs=None, max_mem=None, host=None, timing=None,
+                 allow_shipped_code=False):
         max_workers = max_workers if max_workers is not None else min_workers
         if min_workers < 0 or max_workers < 1 or max_workers < min_workers:
             raise BadInput(f"need 0 <= min workers <= max workers and max workers >= 1 "
@@ -72,7 +73,8 @@ class Monitor:
         self.host = host or hosts.this_host()
         self.min_workers, self.max_workers = min_workers, max_workers
         self.options = dict(min_workers=min_workers, max_workers=max_workers,
-                            max_runs=max_runs, max_mem=max_mem)
+                            max_runs=max_runs, max_mem=max_mem,
+                            allow_shipped_code=allow_shipped_code)
         self.timing = timing or Timing.from_env()
         if self.timing.schedule_grace < 1:
             raise BadInput("JOBCONSOLE_SCHEDULE_GRACE must be at least 1 second, got "

@@ -1,4 +1,4 @@
--- jobconsole schema, version 13
+-- jobconsole schema, version 14
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -132,6 +132,18 @@ create table jobconsole.schedule (
 -- what a monitor asks at every tick; a paused schedule is never due
 create index schedule_due on jobconsole.schedule (next_fire) where not paused;
 
+-- myjobs' actions: functions shipped as their source (core/shipped.py), each stored
+-- once under the hash of its name and code, and referred to by the tasks that run it.
+-- Such a task's operation is the function's name, registered nowhere: only workers
+-- whose monitor allows shipped code claim it (core/transitions.py, CLAIM).
+create table jobconsole.action (
+    id serial primary key,
+    key text not null unique,
+    name text not null,
+    code text not null,
+    created timestamptz not null default now()
+);
+
 -- A task is one run of an operation (with its retries). 'waiting' is a task that no
 -- worker may take yet: its start time has not come, or a task it depends on has not
 -- finished. A worker claims a 'queued' one ('running'); an abort or timeout asked while
@@ -171,7 +183,8 @@ create table jobconsole.task (
     schedule_id integer references jobconsole.schedule (id) on delete set null,
     fire_time timestamptz,              -- the schedule's fire time that made it
     workflow text,                      -- a group of tasks reported as one
-    face text                           -- the seed face that made it: 'rexjob' (a job)
+    face text,                          -- the seed face that made it: 'rexjob' (a job)
+    action_id integer references jobconsole.action (id)   -- shipped source it runs (myjobs)
 );
 -- the claim: highest priority first, then oldest; only queued tasks are claimed
 create index task_claim on jobconsole.task (domain, priority desc, id) where status = 'queued';

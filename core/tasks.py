@@ -74,13 +74,16 @@ def encode_inputs(inputs, raw=False):
 
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
-           backoff=None, retry_on=None, depends_on=(), workflow=None, fired=None):
+           backoff=None, retry_on=None, depends_on=(), workflow=None, fired=None,
+           action_id=None):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
     trip: enqueueing one by one is a hot path); only when nothing was inserted does a
     second query find out why. `fired` is (schedule id, fire time) for a schedule's
     task: if that fire time already has its task, nothing is inserted and [] returned.
+    With `action_id`, the one task runs that shipped function, and `operation` is only
+    its name.
     """
     json_inputs, raw_inputs = encode_inputs(inputs, raw)
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
@@ -102,7 +105,8 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
                   delay=delay, backoff=backoff,
                   retry_on=list(retry_on) if retry_on is not None else None, blocked=False,
                   workflow=workflow,
-                  schedule_id=fired[0] if fired else None, fire_time=fired[1] if fired else None)
+                  schedule_id=fired[0] if fired else None, fire_time=fired[1] if fired else None,
+                  action_id=action_id)
     parents = sorted({int(getattr(d, "id", d)) for d in depends_on})
     if parents:
         with conn.transaction():
@@ -128,6 +132,9 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
 
 
 def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
+    if params["action_id"] is not None:
+        params["input"] = json_inputs[0]
+        return [conn.execute(transitions.ENQUEUE_SHIPPED, params).fetchone()[0]]
     many, fired = len(json_inputs) != 1, params["schedule_id"] is not None
     if many:
         params["inputs"], params["raws"] = json_inputs, raw_inputs

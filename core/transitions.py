@@ -104,6 +104,23 @@ select id from ins where (select count(*) from told) >= 0   -- runs told
 ENQUEUE = {(many, fired): _enqueue_sql(many, fired)
            for many in (False, True) for fired in (False, True)}
 
+# (none) -> queued | waiting: a task that runs a shipped function (an action), whose
+# operation, its name, is registered nowhere: the settings are the caller's or the
+# columns' defaults. The insert trigger announces it.
+ENQUEUE_SHIPPED = """
+insert into jobconsole.task (operation, domain, host, input, owner, metadata, priority,
+                             timeout, retries, run_at, status, backoff, retry_on, workflow,
+                             action_id)
+select %(operation)s, coalesce(%(domain)s, 'default'), %(host)s, %(input)s::jsonb, %(owner)s,
+       %(meta)s::jsonb, %(priority)s, %(timeout)s, coalesce(%(retries)s::int, 0), t.run_at,
+       case when t.run_at > now() or %(blocked)s then 'waiting' else 'queued' end,
+       coalesce(%(backoff)s::float8, 0),
+       coalesce(%(retry_on)s::text[], '{error,timeout,crash}'), %(workflow)s, %(action_id)s
+from (select coalesce(%(run_at)s::timestamptz,
+                      now() + make_interval(secs => coalesce(%(delay)s::float8, 0))) as run_at) t
+returning id
+"""
+
 # (none) -> queued: a new task with the same operation, input and settings as another.
 RELAUNCH = """
 insert into jobconsole.task (operation, domain, host, input, raw_input, owner, metadata,
@@ -166,14 +183,16 @@ with me as (
 ), next as (
     select id from jobconsole.task
     where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
-      and operation = any(%(ops)s) and exists (select from me)
+      and (operation = any(%(ops)s) or (%(shipped)s and action_id is not null))
+      and exists (select from me)
     order by priority desc, id
     limit %(n)s
     for update skip locked
 ), claimed as (
     update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
     from next where t.id = next.id
-    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt, t.owner
+    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt, t.owner,
+              t.action_id
 ), told as (
     select pg_notify('jobconsole_task', string_agg(id::text, ',')),
            set_config('synchronous_commit', 'on', true)

@@ -51,6 +51,7 @@ the task over.
 import collections
 import contextlib
 import ctypes
+import inspect
 import os
 import select
 import signal
@@ -62,7 +63,7 @@ import traceback
 import psutil
 import psycopg
 
-from . import capture, db, records, registry, transitions
+from . import capture, db, records, registry, shipped, transitions
 from .errors import DatabaseUnavailable
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
@@ -91,6 +92,7 @@ class Worker:
         self.hand = collections.deque()      # claimed rows not started yet
         self.results = []                    # finished tasks not recorded yet (flush_lock)
         self.group = collections.deque()     # rows marked started together, not run yet
+        self.actions = {}                    # action id -> shipped function, compiled
         self.hand_lock = threading.Lock()
         self.busy_since = None               # monotonic start of the running task
         self.grouped = False                 # the running task was started in a group
@@ -117,6 +119,9 @@ class Worker:
         self.domain, self.host, options = row
         self.max_runs = options.get("max_runs")
         self.max_mem = options.get("max_mem")
+        # shipped source runs only where its monitor was told it may (`monitor
+        # --allow-shipped-code`): whoever can write to the database could store it
+        self.shipped = bool(options.get("allow_shipped_code"))
         self.load_operations()
         Companion(self).start()
         # on an exception the process dies and its monitor records how (dead, exit code)
@@ -373,6 +378,7 @@ class Worker:
         with self.flush_lock:
             rows = self.conn.execute(transitions.CLAIM, dict(
                 wid=self.id, domain=self.domain, host=self.host, ops=self.operations,
+                shipped=self.shipped,
                 n=self.ahead)).fetchall()
             if rows:     # its commit waited for the disk: every earlier one is durable
                 self.unconfirmed.clear()
@@ -383,8 +389,7 @@ class Worker:
         self.ahead = min(self.ahead * 2, MAX_AHEAD) if len(rows) == self.ahead else 1
         return bool(rows)
 
-    def execute(self, tid, operation, input, raw_input, metadata, attempt, owner):
-        op = registry.lookup(operation, self.domain)
+    def execute(self, tid, operation, input, raw_input, metadata, attempt, owner, action_id):
         run = TaskRun(tid, operation, input, raw_input, metadata, attempt, self.buffer,
                       owner=owner)
         status, kind, tb = "done", None, None
@@ -392,7 +397,10 @@ class Worker:
         self.buffer.task_id = tid
         self.busy_since = started = time.monotonic()
         try:
-            op.func(run)
+            if action_id is None:
+                registry.lookup(operation, self.domain).func(run)
+            else:     # its source may fail to load: that is the task's failure
+                self.shipped_call(action_id, tid)(run)
         except Exception:
             status, kind, tb = "failed", "error", storable(traceback.format_exc())
         finally:
@@ -405,6 +413,31 @@ class Worker:
         output, raw_output = run.result()
         return dict(id=tid, status=status, output=output, raw_output=raw_output, kind=kind,
                     traceback=tb)
+
+    def shipped_call(self, action_id, tid):
+        """The operation that runs a shipped function (an action) on a task's input;
+        an action is read and compiled once per worker, not once per task."""
+        action = self.actions.get(action_id)
+        if action is None:
+            with self.flush_lock:
+                key, name, code = self.conn.execute(
+                    "select key, name, code from jobconsole.action where id = %s",
+                    (action_id,)).fetchone()
+            action = self.actions[action_id] = shipped.load(key, name, code)
+        takes_job = "job" in inspect.signature(action).parameters
+
+        def call(run):
+            args = run.input or {}
+            kwargs = dict(args.get("kwargs") or {})
+            if takes_job:
+                with self.flush_lock:
+                    run.dependencies = [r[0] for r in self.conn.execute(
+                        "select depends_on from jobconsole.dependency where task_id = %s "
+                        "order by depends_on", (tid,))]
+                kwargs["job"] = run
+            with run.capturelogs(std=True):
+                run.save_output(action(*(args.get("args") or ()), **kwargs))
+        return call
 
     def give_back(self):
         """Return what this worker holds but has not run to the queue: the tasks in its

@@ -201,8 +201,7 @@ async def test_kill_worker_and_stop_monitor_from_their_views(dsn, start_monitor)
 
 
 async def test_a_monitor_started_with_m_outlives_the_console(dsn, tmp_path, monkeypatch):
-    from jobconsole.console import launch
-    monkeypatch.setattr(launch, "_default_log_dir", lambda: tmp_path)
+    monkeypatch.setenv("JOBCONSOLE_HOME", str(tmp_path))     # where its log goes
     app = JobConsole(dsn)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m")
@@ -210,6 +209,7 @@ async def test_a_monitor_started_with_m_outlives_the_console(dsn, tmp_path, monk
         await pilot.press("enter")
         await until(pilot, lambda: api.list_monitors(dsn), 20, "the monitor to register")
     await asyncio.sleep(0.5)
+    assert (tmp_path / "logs" / "monitor-default.log").exists()
     (monitor,) = api.list_monitors(dsn)
     assert alive(monitor.pid)
     api.shutdown_monitor(dsn, monitor.id, now=True)

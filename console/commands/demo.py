@@ -4,7 +4,7 @@ import click
 from jobconsole import api
 
 from ..demo import queue_mix
-from ..launch import open_console, start_detached_monitor
+from ..launch import open_console
 
 
 @click.command()
@@ -19,7 +19,7 @@ def demo(dsn, workers, console):
     if running := api.serving_monitor(dsn, "demo"):
         click.echo(f"demo monitor {running.id} already runs (pid {running.pid})")
     else:
-        pid, log_path = start_detached_monitor(dsn, "demo", workers=workers)
+        pid, log_path = api.start_detached_monitor(dsn, "demo", workers=workers)
         click.echo(f"started a demo monitor (pid {pid}, log {log_path})")
     queued = queue_mix(dsn)
     click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}")

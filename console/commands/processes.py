@@ -19,8 +19,12 @@ from .common import json_option, output
 @click.option("--max-runs", type=click.IntRange(min=1), help="Recycle a worker after N tasks.")
 @click.option("--max-mem", type=click.IntRange(min=1), metavar="MB",
               help="Recycle a worker once its memory passes MB.")
+@click.option("--allow-shipped-code", is_flag=True,
+              help="Also run functions shipped as their source (myjobs' jobs): whatever "
+                   "anyone who can write to the database stored.")
 @click.pass_obj
-def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem):
+def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem,
+            allow_shipped_code):
     """Run a monitor for a domain in the foreground (Ctrl-C or SIGTERM stops it)."""
     if workers is not None and (min_workers is not None or max_workers is not None):
         raise BadInput("give --workers, or --min-workers/--max-workers, not both")
@@ -29,7 +33,8 @@ def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem):
     min_workers = 1 if min_workers is None else min_workers
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     sys.exit(api.run_monitor(dsn, domain, min_workers=min_workers, max_workers=max_workers,
-                             max_runs=max_runs, max_mem=max_mem))
+                             max_runs=max_runs, max_mem=max_mem,
+                             allow_shipped_code=allow_shipped_code))
 
 
 @click.command("list-monitors")
