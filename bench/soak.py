@@ -60,6 +60,19 @@ where s.schemaname = 'jobconsole' and c.relname = any(%s)
 """
 HOT_TABLES = ["task", "worker", "monitor"]
 
+# What a worker's claim reads (its inner select, without the locks): dead entries at the
+# head of the claim index, which the claim walks past, show here first.
+CLAIM_PROBE = """
+explain (analyze, buffers, format json)
+select id from jobconsole.task
+where status = 'queued' and domain = 'default' and (host is null or host = 'soak-1')
+  and operation = any('{noop}') order by priority desc, id limit 16
+"""
+
+# the bytes the live rows hold, with their tuple headers and line pointers: the size a
+# table without a single dead tuple or free byte would have
+LIVE_BYTES = "select sum(pg_column_size(t.*) + 28) from jobconsole.task t"
+
 INDEXES = """
 select i.indexrelid::regclass::text, pg_relation_size(i.indexrelid)
 from pg_index i where i.indrelid = 'jobconsole.task'::regclass order by 1
@@ -114,6 +127,8 @@ class Soak:
         for n in range(self.args.monitors):
             api.register_operations(self.dsn, OPS, host=f"soak-{n + 1}")
         self.conn = psycopg.connect(self.dsn, autocommit=True)
+        if self.args.task_options:
+            self.conn.execute(f"alter table jobconsole.task set ({self.args.task_options})")
 
     def start_monitors(self):
         for n in range(self.args.monitors):
@@ -144,6 +159,12 @@ class Soak:
 
     def sizes(self):
         return {r[0]: r[1:] for r in self.conn.execute(SIZES, (HOT_TABLES,))}
+
+    def claim_probe(self):
+        """(buffers read, ms) of the claim's select, now."""
+        plan = self.q(CLAIM_PROBE)[0]
+        top = plan["Plan"]
+        return top["Shared Hit Blocks"] + top["Shared Read Blocks"], plan["Execution Time"]
 
     def print_sizes(self, label, sizes):
         for table in HOT_TABLES:
@@ -176,13 +197,15 @@ class Soak:
                 wall = now - chunk_start
                 chunk_start = now
                 sizes = self.sizes()
-                self.snapshots.append((done, sizes))
+                probe = self.claim_probe()
+                self.snapshots.append((done, sizes, probe))
                 self.backlog_max.append(backlog_max)
                 heap, idx, total, _, dead, vacuums, _ = sizes["task"]
                 size = min(next_chunk, a.tasks) - (next_chunk - a.chunk)
                 print(f"{done:>10,} done  ~{size / wall:7,.0f}/s (wall)  backlog max "
                       f"{backlog_max:>6,}  task heap {mb(heap)}, indexes {mb(idx)}, "
-                      f"dead {dead:,}, vacuums {vacuums}", flush=True)
+                      f"dead {dead:,}, vacuums {vacuums}, claim reads {probe[0]} buffers "
+                      f"({probe[1]:.1f} ms)", flush=True)
                 next_chunk += a.chunk
                 backlog_max = 0
             if done >= a.tasks:
@@ -205,20 +228,24 @@ class Soak:
         ends = self.conn.execute(CHUNK_ENDS, dict(chunk=a.chunk, total=a.tasks)).fetchall()
         lats = self.conn.execute(CHUNK_LATENCY, dict(chunk=a.chunk)).fetchall()
         print(f"\n{'tasks':>10}  {'rate':>9}  {'vs first':>8}  {'backlog':>7}  {'lat p50':>8}  "
-              f"{'lat p99':>8}  {'heap':>9}  {'indexes':>9}  {'total':>9}  {'dead':>8}  vac")
+              f"{'lat p99':>8}  {'heap':>9}  {'indexes':>9}  {'total':>9}  {'dead':>8}  vac  claim")
         prev_n, prev_t, rates = 0, float(first_start), []
         for k, (n, t) in enumerate(ends):
             rates.append((n - prev_n) / (float(t) - prev_t))
-            _, sizes = self.snapshots[k] if k < len(self.snapshots) else (0, self.sizes())
+            _, sizes, probe = (self.snapshots[k] if k < len(self.snapshots)
+                               else (0, self.sizes(), self.claim_probe()))
             heap, idx, total, _, dead, vacuums, _ = sizes["task"]
             p50, p99 = (lats[k][1], lats[k][2]) if k < len(lats) else (0, 0)
             backlog = self.backlog_max[k] if k < len(self.backlog_max) else 0
             print(f"{n:>10,}  {rates[-1]:>7,.0f}/s  {rates[-1] / rates[0]:>7.2f}x  {backlog:>7,}  "
                   f"{p50 * 1000:>6.0f}ms  {p99 * 1000:>6.0f}ms  {mb(heap):>9}  {mb(idx):>9}  "
-                  f"{mb(total):>9}  {dead:>8,}  {vacuums}")
+                  f"{mb(total):>9}  {dead:>8,}  {vacuums:>3}  {probe[0]} buf {probe[1]:.1f} ms")
             prev_n, prev_t = n, float(t)
         print(f"\nlast chunk / first chunk: {rates[-1] / rates[0]:.2f}x   overall "
               f"{a.tasks / wall:,.0f}/s wall ({wall:,.0f} s)")
+        live = float(self.q(LIVE_BYTES))
+        heap = self.sizes()["task"][0]
+        print(f"task table: heap {mb(heap)}, its live rows {mb(live)} ({heap / live:.2f}x)")
         print("task table's indexes at the end:")
         for name, size in self.conn.execute(INDEXES):
             print(f"  {name:32} {mb(size):>10}")
@@ -256,6 +283,8 @@ def main():
     ap.add_argument("--batch", type=int, default=1000, help="tasks per schedule_many")
     ap.add_argument("--embedded-autovacuum", action="store_true",
                     help="keep the embedded server's autovacuum settings, not the stock ones")
+    ap.add_argument("--task-options", metavar="OPTIONS",
+                    help="try storage options on the task table first, e.g. 'fillfactor=70'")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home and logs")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up on SIGTERM too
