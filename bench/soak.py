@@ -23,6 +23,7 @@ the worker and monitor tables, which take a write per heartbeat. It asserts noth
 """
 import argparse
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -48,6 +49,10 @@ STOCK_AUTOVACUUM = {
     "autovacuum_vacuum_insert_scale_factor": "0.2",
     "autovacuum_analyze_scale_factor": "0.1",
 }
+# not a tuning: each autovacuum run then writes what it did, and took, to the server log
+LOG_AUTOVACUUM = "alter system set log_autovacuum_min_duration = 0"
+VACUUM_RUN = re.compile(r'automatic vacuum of table "soak\.jobconsole\.(\w+)".*?'
+                        r'tuples: (\d+) removed.*?elapsed: ([\d.]+) s', re.DOTALL)
 
 OPEN = "select count(*) from jobconsole.task where status in ('queued', 'running', 'aborting')"
 
@@ -115,8 +120,9 @@ class Soak:
             if not self.args.embedded_autovacuum:
                 for key, value in STOCK_AUTOVACUUM.items():
                     conn.execute(f"alter system set {key} = '{value}'")
-                conn.execute("select pg_reload_conf()")
-                time.sleep(0.5)
+            conn.execute(LOG_AUTOVACUUM)
+            conn.execute("select pg_reload_conf()")
+            time.sleep(0.5)
             conn.execute("create database soak")
             self.server = conn.execute("select version()").fetchone()[0].split(" on ")[0]
             self.settings = dict(conn.execute(
@@ -246,9 +252,17 @@ class Soak:
         live = float(self.q(LIVE_BYTES))
         heap = self.sizes()["task"][0]
         print(f"task table: heap {mb(heap)}, its live rows {mb(live)} ({heap / live:.2f}x)")
+        runs = [(float(e), int(n)) for t, n, e in VACUUM_RUN.findall(self.server_log())
+                if t == "task"]
+        print(f"autovacuum runs on the task table: {len(runs)}"
+              + "".join(f", {e:.1f} s ({n:,} dead tuples)" for e, n in runs))
         print("task table's indexes at the end:")
         for name, size in self.conn.execute(INDEXES):
             print(f"  {name:32} {mb(size):>10}")
+
+    def server_log(self):
+        log = embedded._Paths(self.home).log
+        return log.read_text(errors="replace") if log.exists() else ""
 
     def close(self):
         for p in self.monitors:

@@ -1,0 +1,22 @@
+-- Autovacuum for the task table by a fixed count of dead tuples, not a share of the
+-- table. Every task leaves three dead row versions behind it (queued, claimed, finished:
+-- status is indexed, so the claim and the finish cannot be HOT updates), and every claim
+-- walks past the claim index's entries of tasks claimed since the last vacuum. The
+-- stock rule waits for 20% of the table to be dead; finished tasks stay as history
+-- (until `jobconsole vacuum`), so on a table of ten million rows it would wait for two
+-- million dead versions, and the claim would read all their index entries meanwhile.
+-- 20,000 dead tuples (about 7,000 tasks) means one run at each autovacuum_naptime
+-- while work flows, however large the history, and none while the queue is idle.
+--
+-- fillfactor stays at 100, measured (bench/soak.py, bench/README.md): at 50 and 70 the
+-- heap was as large after 200,000 tasks. A claim takes up to 16 rows of one page at
+-- once, and the workers claim neighbouring rows together, so the new versions outgrow
+-- even half a page and go to the table's end; the room pruning then frees in a page is
+-- reused only once a vacuum has recorded it. A lower fillfactor would only leave holes
+-- for good in the pages of finished tasks, the bulk of the table.
+--
+-- The worker and monitor tables keep their defaults: their rows are few and rewritten
+-- in place (HOT: heartbeats and run counts are not indexed), and after a million tasks
+-- they held a page or two.
+alter table jobconsole.task set (autovacuum_vacuum_scale_factor = 0,
+                                 autovacuum_vacuum_threshold = 20000);
