@@ -77,6 +77,10 @@ where status = 'queued' and domain = 'default' and (host is null or host = 'soak
   and operation = any('{noop}') order by priority desc, id limit 16
 """
 
+# WAL written so far, and how much of it is full-page images (a page's first change
+# after a checkpoint): writes scattered over many pages cost far more than their bytes
+WAL = "select wal_bytes, wal_fpi from pg_stat_wal"
+
 # the bytes the live rows hold, with their tuple headers and line pointers: the size a
 # table without a single dead tuple or free byte would have
 LIVE_BYTES = "select sum(pg_column_size(t.*) + 28) from jobconsole.task t"
@@ -197,6 +201,7 @@ class Soak:
         a = self.args
         chunk_start = t0 = time.monotonic()
         next_chunk, backlog_max, last_check = a.chunk, 0, 0.0
+        last_wal = self.conn.execute(WAL).fetchone()
         while True:
             now = time.monotonic()
             done = self.q(FINISHED)
@@ -207,6 +212,7 @@ class Soak:
                 chunk_start = now
                 sizes = self.sizes()
                 probe = self.claim_probe()
+                wal = self.conn.execute(WAL).fetchone()
                 self.snapshots.append((done, sizes, probe))
                 self.backlog_max.append(backlog_max)
                 heap, idx, total, _, dead, vacuums, _ = sizes["task"]
@@ -214,7 +220,9 @@ class Soak:
                 print(f"{done:>10,} done  ~{size / wall:7,.0f}/s (wall)  backlog max "
                       f"{backlog_max:>6,}  task heap {mb(heap)}, indexes {mb(idx)}, "
                       f"dead {dead:,}, vacuums {vacuums}, claim reads {probe[0]} buffers "
-                      f"({probe[1]:.1f} ms)", flush=True)
+                      f"({probe[1]:.1f} ms), WAL {mb(wal[0] - last_wal[0])} "
+                      f"({wal[1] - last_wal[1]:,} full pages)", flush=True)
+                last_wal = wal
                 next_chunk += a.chunk
                 backlog_max = 0
             if done >= a.tasks:
