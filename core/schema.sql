@@ -169,11 +169,11 @@ create table jobconsole.task (
     fire_time timestamptz,              -- the schedule's fire time that made it
     workflow text                       -- a group of tasks reported as one
 )
--- Vacuumed after a fixed count of dead tuples, not a share of a table that keeps its
--- history: each task leaves three dead versions, and each claim walks past the claim
--- index's entries of the tasks claimed since the last vacuum (migration 014 says why,
--- and why fillfactor stays at 100).
-with (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 20000);
+-- Vacuumed after 20,000 dead tuples plus 2% of the table, not the stock 20% of a table
+-- that keeps its history: each task leaves three dead versions, and each claim walks
+-- past the claim index's entries of the tasks claimed since the last vacuum (migration
+-- 014 says why, and why fillfactor stays at 100).
+with (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 20000);
 -- the claim: highest priority first, then oldest; only queued tasks are claimed
 create index task_claim on jobconsole.task (domain, priority desc, id) where status = 'queued';
 -- a worker's or a dead worker's tasks, found without scanning finished ones
