@@ -41,13 +41,16 @@ from jobconsole import api, db, embedded  # noqa: E402   (pip install -e .: this
 OPS = str(ROOT / "bench" / "noop_ops.py")
 
 # PostgreSQL's own defaults: the embedded server looks every 15 s with a scale factor of
-# 0.05, which would hide a table that needs settings of its own.
-STOCK_AUTOVACUUM = {
+# 0.05, which would hide a table that needs settings of its own, and checkpoints every
+# 256 MB of WAL, where a stock server waits for 1 GB.
+STOCK = {
     "autovacuum": "on",
     "autovacuum_naptime": "60s",
     "autovacuum_vacuum_scale_factor": "0.2",
     "autovacuum_vacuum_insert_scale_factor": "0.2",
     "autovacuum_analyze_scale_factor": "0.1",
+    "max_wal_size": "1GB",
+    "min_wal_size": "80MB",
 }
 # not a tuning: each autovacuum run then writes what it did, and took, to the server log
 LOG_AUTOVACUUM = "alter system set log_autovacuum_min_duration = 0"
@@ -79,7 +82,8 @@ where status = 'queued' and domain = 'default' and (host is null or host = 'soak
 
 # WAL written so far, and how much of it is full-page images (a page's first change
 # after a checkpoint): writes scattered over many pages cost far more than their bytes
-WAL = "select wal_bytes, wal_fpi from pg_stat_wal"
+WAL = ("select w.wal_bytes, w.wal_fpi, c.num_timed + c.num_requested "
+       "from pg_stat_wal w, pg_stat_checkpointer c")
 
 # the bytes the live rows hold, with their tuple headers and line pointers: the size a
 # table without a single dead tuple or free byte would have
@@ -124,8 +128,8 @@ class Soak:
     def start_server(self):
         admin = embedded.ensure_running(self.home)
         with psycopg.connect(admin, autocommit=True) as conn:
-            if not self.args.embedded_autovacuum:
-                for key, value in STOCK_AUTOVACUUM.items():
+            if not self.args.embedded_settings:
+                for key, value in STOCK.items():
                     conn.execute(f"alter system set {key} = '{value}'")
             conn.execute(LOG_AUTOVACUUM)
             conn.execute("select pg_reload_conf()")
@@ -134,7 +138,7 @@ class Soak:
             self.server = conn.execute("select version()").fetchone()[0].split(" on ")[0]
             self.settings = dict(conn.execute(
                 "select name, setting from pg_settings where name like 'autovacuum%' "
-                "or name in ('shared_buffers', 'max_wal_size')").fetchall())
+                "or name in ('shared_buffers', 'max_wal_size', 'min_wal_size')").fetchall())
         self.dsn = conninfo.make_conninfo(admin, dbname="soak")
         api.init_db(self.dsn)
         for n in range(self.args.monitors):
@@ -221,7 +225,8 @@ class Soak:
                       f"{backlog_max:>6,}  task heap {mb(heap)}, indexes {mb(idx)}, "
                       f"dead {dead:,}, vacuums {vacuums}, claim reads {probe[0]} buffers "
                       f"({probe[1]:.1f} ms), WAL {mb(wal[0] - last_wal[0])} "
-                      f"({wal[1] - last_wal[1]:,} full pages)", flush=True)
+                      f"({wal[1] - last_wal[1]:,} full pages), checkpoints "
+                      f"{wal[2] - last_wal[2]}", flush=True)
                 last_wal = wal
                 next_chunk += a.chunk
                 backlog_max = 0
@@ -306,8 +311,8 @@ def main():
     ap.add_argument("--monitors", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="per monitor")
     ap.add_argument("--batch", type=int, default=1000, help="tasks per schedule_many")
-    ap.add_argument("--embedded-autovacuum", action="store_true",
-                    help="keep the embedded server's autovacuum settings, not the stock ones")
+    ap.add_argument("--embedded-settings", action="store_true",
+                    help="keep the embedded server's autovacuum and WAL settings, not the stock ones")
     ap.add_argument("--task-options", metavar="OPTIONS",
                     help="try storage options on the task table first, e.g. 'fillfactor=70'")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home and logs")
@@ -323,10 +328,9 @@ def main():
         print(f"jobconsole {commit} soak: {args.tasks:,} tasks, {args.monitors} monitors x "
               f"{args.workers} workers, fed {feeding}; {soak.server} in {soak.home}", flush=True)
         print("  " + ", ".join(f"{k} {v}" for k, v in sorted(soak.settings.items())
-                               if k in STOCK_AUTOVACUUM or k in ("shared_buffers", "max_wal_size",
-                                                                 "autovacuum_vacuum_threshold",
-                                                                 "autovacuum_vacuum_cost_limit",
-                                                                 "autovacuum_vacuum_cost_delay")),
+                               if k in STOCK or k in ("shared_buffers", "autovacuum_vacuum_threshold",
+                                                      "autovacuum_vacuum_cost_limit",
+                                                      "autovacuum_vacuum_cost_delay")),
               flush=True)
         print("  task table options: " + str(soak.q(
             "select reloptions from pg_class where oid = 'jobconsole.task'::regclass")), flush=True)
