@@ -6,8 +6,8 @@
 -- rule waits longer and longer: on a table of ten million rows, for two million dead
 -- versions, some 700,000 index entries for each claim to step over. 2% keeps that
 -- walk short. It is not 0 because a vacuum's cost grows with the history too: each run
--- reads every index whole (7 s at 300,000 rows, 20 s at 900,000 in bench/soak.py on a
--- stock server), so each run should have a share of the table to clean. 20,000 (about
+-- reads every index whole (4-7 s at 300,000 rows, 15-20 s at 900,000 in bench/soak.py
+-- on a stock server), so each run should have a share of the table to clean. 20,000 (about
 -- 7,000 tasks) keeps a small table from being vacuumed for a handful of tasks.
 --
 -- fillfactor stays at 100, measured (bench/soak.py, bench/README.md): at 50 and 70 the
