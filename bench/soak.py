@@ -4,8 +4,8 @@ and does the task table stay as small as its live rows?
     python bench/soak.py [--tasks 1000000] [--rate R] [--monitors 2] [--workers 2]
 
 It starts a PostgreSQL of its own (the embedded server in a temporary home, removed at
-the end), with autovacuum on at PostgreSQL's stock settings rather than the embedded
-server's keener ones, since most users run a server they did not tune for us. Then
+the end), with autovacuum on and WAL sized at PostgreSQL's stock settings rather than
+the embedded server's, since most users run a server they did not tune for us. Then
 `--monitors` real `jobconsole monitor` processes (each its own host name, as two
 machines would be) run the tasks, while this process feeds them:
 
