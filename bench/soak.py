@@ -119,7 +119,7 @@ class Soak:
         self.home = Path(tempfile.mkdtemp(prefix="jobconsole-soak-"))
         self.monitors = []
         self.conn = None
-        self.snapshots = []       # (tasks done, {table: sizes}) at each chunk
+        self.snapshots = []       # (tasks done, {table: sizes}, claim probe) at each chunk
         self.backlog_max = []     # per chunk
         self.fed = 0
 
