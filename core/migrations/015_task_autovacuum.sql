@@ -1,0 +1,24 @@
+-- Autovacuum for the task table after 20,000 dead tuples plus 2% of the table, not the
+-- stock 20%. Every task leaves three dead row versions behind it (queued, claimed,
+-- finished: status is indexed, so the claim and the finish cannot be HOT updates), and
+-- every claim walks past the claim index's entries of all the tasks claimed since the
+-- last vacuum. Finished tasks stay as history (until `jobconsole vacuum`), so the stock
+-- rule waits longer and longer: on a table of ten million rows, for two million dead
+-- versions, some 700,000 index entries for each claim to step over. 2% keeps that
+-- walk short. It is not 0 because a vacuum's cost grows with the history too: each run
+-- reads every index whole (4-7 s at 300,000 rows, 15-20 s at 900,000 in bench/soak.py
+-- on a stock server), so each run should have a share of the table to clean. 20,000 (about
+-- 7,000 tasks) keeps a small table from being vacuumed for a handful of tasks.
+--
+-- fillfactor stays at 100, measured (bench/soak.py, bench/README.md): at 50 and 70 the
+-- heap was as large after 200,000 tasks. A claim takes up to 16 rows of one page at
+-- once, and the workers claim neighbouring rows together, so the new versions outgrow
+-- even half a page and go to the table's end; the room pruning then frees in a page is
+-- reused only once a vacuum has recorded it. A lower fillfactor would only leave holes
+-- for good in the pages of finished tasks, the bulk of the table.
+--
+-- The worker and monitor tables keep their defaults: their rows are few and rewritten
+-- in place (HOT: heartbeats and run counts are not indexed), and after a million tasks
+-- they held a page or two.
+alter table jobconsole.task set (autovacuum_vacuum_scale_factor = 0.02,
+                                 autovacuum_vacuum_threshold = 20000);
