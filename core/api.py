@@ -16,7 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from . import checks, db, embedded, hosts, operations, processes, sanitize as _sanitize
+from . import checks, db, embedded, hosts, limits, operations, processes, sanitize as _sanitize
 from . import queues, schedules, schema, tasks, timing as _timing, transports
 from . import watch as _watch, workflows
 from .errors import BadInput, Conflict
@@ -282,6 +282,7 @@ def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
     checks.optional_count("max_workers", max_workers, 1, MAX_WORKERS)
     checks.optional_count("max_runs", max_runs, 1, checks.INT4)
     checks.optional_count("max_mem", max_mem, 1, checks.INT4)
+    limits.max_value_bytes()    # a bad setting is told now, not by each task's output
     return Monitor(_resolve(dsn), domain=domain, min_workers=min_workers,
                    max_workers=max_workers, max_runs=max_runs, max_mem=max_mem).run()
 

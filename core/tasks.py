@@ -8,7 +8,7 @@ import re
 from dataclasses import fields
 from datetime import datetime
 
-from . import db, transitions
+from . import db, limits, transitions
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
 from .records import LIVE_MONITOR, TASK_STATUSES, TaskInfo
@@ -17,12 +17,16 @@ from .registry import check_retries, check_seconds
 COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 
 
-def to_json_text(value, what="input"):
-    """JSON text for a jsonb column, or BadInput saying how to pass other data."""
+def to_json_text(value, what="input", limited=True):
+    """JSON text for a jsonb column, or BadInput saying how to pass other data, or that
+    it is over the size limit (unless not `limited`)."""
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{what} is not JSON-serialisable ({exc}): {_instead(what)}") from None
+    if limited:
+        # ASCII (json.dumps escapes the rest): as many bytes as characters
+        limits.check_size(len(text), what)
     # both checks below look for an escape first: every input and output passes here
     if "\\u0000" in text and _JSON_NUL.search(text):
         raise BadInput(f"{what} contains a NUL character, which PostgreSQL's jsonb cannot "
@@ -68,7 +72,10 @@ def encode_inputs(inputs, raw=False):
     if raw:
         if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
             raise BadInput("rawinput must be bytes")
-        return [None] * len(inputs), [bytes(i) for i in inputs]
+        raws = [bytes(i) for i in inputs]
+        for r in raws:
+            limits.check_size(len(r), "rawinput")
+        return [None] * len(inputs), raws
     return [to_json_text(i) for i in inputs], [None] * len(inputs)
 
 

@@ -64,6 +64,7 @@ import psycopg
 
 from . import capture, db, records, registry, transitions
 from .errors import DatabaseUnavailable
+from .limits import cap_traceback
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
 
@@ -393,7 +394,7 @@ class Worker:
         try:
             op.func(run)
         except Exception:
-            status, kind, tb = "failed", "error", storable(traceback.format_exc())
+            status, kind, tb = "failed", "error", storable(cap_traceback(traceback.format_exc()))
         finally:
             capture.settle()
             self.busy_since = None
