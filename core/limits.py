@@ -9,6 +9,7 @@ import functools
 import os
 
 from .errors import BadInput
+from .records import size_words
 
 ENV_MAX_VALUE_MB = "JOBCONSOLE_MAX_VALUE_MB"
 DEFAULT_MAX_VALUE_MB = 16.0
@@ -51,15 +52,6 @@ def check_size(size, what):
     if size > limit:
         raise BadInput(f"{what} is {size_words(size)}, over the limit of "
                        f"{size_words(limit)} ({ENV_MAX_VALUE_MB} raises it)")
-
-
-def size_words(size):
-    """'12.5 MB', '3.1 KB' or '42 bytes', for people."""
-    if size >= MB:
-        return f"{size / MB:,.1f} MB"
-    if size >= 10 * 1024:
-        return f"{size / 1024:,.1f} KB"
-    return f"{size:,} bytes"
 
 
 def cap_traceback(text):
