@@ -143,7 +143,9 @@ def _preview(preview, size):
     if is_raw_preview(preview):
         return cells.cell(preview, "dim")
     text = cells.cell(preview, limit=PREVIEW_LIMIT)
-    if is_cut(preview):
-        # the console never reads the whole value: `jobconsole show-task ID` prints it
-        text.append(f" ({size_words(size)} in all)", style="dim")
-    return text
+    if not is_cut(preview):
+        return text
+    # first, or the cell's width would cut it off; the console never reads the whole
+    # value (`jobconsole show-task ID` prints it)
+    whole = Text(f"({size_words(size)}) ", style="dim", no_wrap=True)
+    return whole.append_text(text)
