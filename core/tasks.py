@@ -18,7 +18,8 @@ COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 
 # A summary reads what the triggers measured of the values (migration 013), never the
 # values: a jsonb is read whole, however little of it is used. A traceback is read
-# whole but is short (limits.MAX_TRACEBACK), but for rows older versions wrote.
+# whole: the worker caps it (limits.MAX_TRACEBACK), and only rows written by older
+# versions can be longer.
 _TAIL = 4000
 _PREVIEW = """case when raw_{v} is not null then '<' || {v}_size || ' bytes>'
                   when octet_length({v}_head) < {v}_size then {v}_head || '…'
