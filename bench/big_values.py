@@ -63,7 +63,7 @@ CONSOLE = textwrap.dedent("""
 
     # sampled: the kernel's high-water mark (ru_maxrss) survives fork and exec, so it
     # would be the benchmark's own, which held a 100 MB value; every 0.1 s, as at
-    # 0.02 s the sampling itself cost 1-2% of a core, as much as the console idling
+    # 0.02 s the sampling itself cost about 1% of a core, near what the console idles at
     peak = [0]
 
     def sample():
