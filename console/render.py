@@ -109,6 +109,16 @@ def value_text(value, raw=None):
     return json.dumps(value, ensure_ascii=False)
 
 
+def is_raw_preview(preview):
+    """A preview of raw bytes ('<N bytes>'): no JSON text begins with '<'."""
+    return preview.startswith("<")
+
+
+def is_cut(preview):
+    """A preview cut short: no whole JSON text ends with '…' (a string ends with '"')."""
+    return preview.endswith("…")
+
+
 def last_task(schedule):
     """'#42 done' for the task a schedule's last firing made."""
     if schedule.last_task_id is None:

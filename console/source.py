@@ -23,7 +23,8 @@ class Source:
         return api.count_tasks(self.dsn, owner=self.owner)
 
     def task(self, tid):
-        return api.Task(self.dsn, tid).info()
+        # re-read at every change of any task: a summary, whatever its values weigh
+        return api.task_summary(self.dsn, tid)
 
     def dependencies(self, tid):
         return api.Task(self.dsn, tid).dependencies()

@@ -6,12 +6,18 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
+from jobconsole.records import size_words
+
 from . import cells
 from .live_screen import LiveScreen
-from .render import duration, progress, value_text, when
+from .render import duration, is_cut, is_raw_preview, progress, value_text, when
 from .widgets.banner import Banner
 from .widgets.log_pane import LogPane
 from .widgets.status_bar import StatusBar
+
+
+# a preview is 400 characters and '…' (core's limits.PREVIEW_CHARS): all of it shows
+PREVIEW_LIMIT = 401
 
 
 class TaskScreen(LiveScreen):
@@ -83,7 +89,8 @@ class TaskScreen(LiveScreen):
                       cells.cell(duration(t.started, t.finished)))
         table.add_row("attempt", cells.cell(f"{t.attempt} of {t.retries + 1}"), "priority",
                       cells.cell(t.priority))
-        table.add_row("input", _value(t.input, t.raw_input), "output", _value(t.output, t.raw_output))
+        table.add_row("input", _preview(t.input_preview, t.input_size), "output",
+                      _preview(t.output_preview, t.output_size))
         table.add_row("metadata", _value(t.metadata, None), "facet", _value(t.facet, None))
         after, before = deps
         if after or before:
@@ -98,9 +105,9 @@ class TaskScreen(LiveScreen):
         if t.progress_done is not None:
             table.add_row("progress", cells.cell(progress(t, 20), "cyan"),
                           "note", cells.cell(t.progress_message))
-        if t.traceback:
+        if t.traceback_tail:
             tb = Text()
-            for line in t.traceback.rstrip("\n").split("\n")[-15:]:
+            for line in t.traceback_tail.rstrip("\n").split("\n")[-15:]:
                 tb.append_text(cells.cell(line, "red"))
                 tb.append("\n")
             table.add_row("traceback", tb, "", Text(""))
@@ -127,3 +134,18 @@ def _value(value, raw):
     if value is None:
         return Text("")
     return cells.cell(value_text(value), limit=400)
+
+
+def _preview(preview, size):
+    """A value's preview as the core cut it, and its whole size when it was cut."""
+    if preview is None:
+        return Text("")
+    if is_raw_preview(preview):
+        return cells.cell(preview, "dim")
+    text = cells.cell(preview, limit=PREVIEW_LIMIT)
+    if not is_cut(preview):
+        return text
+    # first, or the cell's width would cut it off; the console never reads the whole
+    # value (`jobconsole show-task ID` prints it)
+    whole = Text(f"({size_words(size)}) ", style="dim", no_wrap=True)
+    return whole.append_text(text)

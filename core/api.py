@@ -16,18 +16,19 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from . import checks, db, detached, embedded, hosts, operations, processes, sanitize as _sanitize
+from . import checks, db, detached, embedded, hosts, limits, operations, processes
+from . import sanitize as _sanitize
 from . import queues, schedules, schema, tasks, timing as _timing, transports
 from . import watch as _watch, workflows
 from .errors import BadInput, Conflict
 from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, QueueInfo, ScheduleInfo,
-                      TaskInfo, WorkerInfo, WorkflowInfo)
+                      TaskSummary, WorkerInfo, WorkflowInfo)
 from .registry import task
 from .task import Task
 from .transports import Transport
 
 __all__ = [
-    "task", "Task", "schedule", "schedule_many", "get_task", "list_tasks", "count_tasks",
+    "task", "Task", "schedule", "schedule_many", "get_task", "task_summary", "list_tasks", "count_tasks",
     "task_id_span", "abort", "relaunch", "delete", "workflow",
     "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker",
@@ -140,20 +141,32 @@ def _check_schedule_options(options: dict[str, Any]) -> None:
 
 
 def get_task(dsn: Dsn, tid: int) -> Task:
-    """The Task with this id; NotFound if there is none."""
+    """The Task with this id; NotFound if there is none. Its `info()` reads the task
+    whole, its input and output however big (up to $JOBCONSOLE_MAX_VALUE_MB each, or
+    what an earlier limit let in)."""
     tid = checks.task_id(tid)
     dsn = _resolve(dsn)
     with db.pooled(dsn) as conn:
-        tasks.get(conn, tid)
+        tasks.status_of(conn, tid)
     return Task(dsn, tid)
+
+
+def task_summary(dsn: Dsn, tid: int) -> TaskSummary:
+    """A TaskSummary of one task: everything but its log, its input and output cut to
+    a preview of their first characters with their whole size, its traceback to its
+    end. What a screen that re-reads a task as it changes should read."""
+    tid = checks.task_id(tid)
+    with db.pooled(_resolve(dsn)) as conn:
+        return tasks.summary(conn, tid)
 
 
 def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None,
                owner: str | None = None, operation: str | None = None,
                workflow: str | None = None, text: str | None = None, sort: str = "id",
                descending: bool = True, limit: int = 100, before: int | None = None,
-               newest: int | None = None) -> list[TaskInfo]:
-    """[TaskInfo], newest first (or by `sort`, one of tasks.SORTABLE). The filters are
+               newest: int | None = None) -> list[TaskSummary]:
+    """[TaskSummary], newest first (or by `sort`, one of tasks.SORTABLE): input and
+    output as previews with their sizes, never whole (get_task reads one). The filters are
     column values; `text`, a console's filter: a substring of id, status, operation,
     domain, owner or workflow ('!' first inverts it). `before` is a keyset cursor (an
     id: the page after it); `newest` searches only the tasks with that many highest ids.
@@ -286,6 +299,7 @@ def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
     checks.optional_count("max_runs", max_runs, 1, checks.INT4)
     checks.optional_count("max_mem", max_mem, 1, checks.INT4)
     checks.flag("allow_shipped_code", allow_shipped_code)
+    limits.max_value_bytes()    # a bad setting is told now, not by each task's output
     return Monitor(_resolve(dsn), domain=domain, min_workers=min_workers,
                    max_workers=max_workers, max_runs=max_runs, max_mem=max_mem,
                    allow_shipped_code=allow_shipped_code).run()

@@ -30,6 +30,15 @@ def size_text(raw: bytes | memoryview) -> str:
     return f"<{len(raw)} bytes>"
 
 
+def size_words(size: int) -> str:
+    """'12.5 MB', '31.0 KB' or '42 bytes': a size for people (a MB is 2**20 bytes)."""
+    if size >= 2**20:
+        return f"{size / 2**20:,.1f} MB"
+    if size >= 10 * 1024:
+        return f"{size / 1024:,.1f} KB"
+    return f"{size:,} bytes"
+
+
 def json_ready(record: Any) -> dict[str, Any]:
     """A record as a JSON-ready dict (raw bytes shown by size, times in ISO 8601)."""
     out = {}
@@ -43,8 +52,20 @@ def json_ready(record: Any) -> dict[str, Any]:
     return out
 
 
+class _Progress:
+    progress_done: float | None
+    progress_total: float | None
+
+    @property
+    def progress(self) -> float | None:
+        """Done as a fraction of total (0..1), or None when the task gave no total."""
+        if self.progress_done is None or not self.progress_total:
+            return None
+        return max(0.0, min(1.0, self.progress_done / self.progress_total))
+
+
 @dataclass(frozen=True)
-class TaskInfo:
+class TaskInfo(_Progress):
     id: int
     operation: str
     domain: str
@@ -79,12 +100,48 @@ class TaskInfo:
     fire_time: datetime | None    # the fire time it was made for (none: run by hand)
     workflow: str | None          # the group of tasks it belongs to
 
-    @property
-    def progress(self) -> float | None:
-        """Done as a fraction of total (0..1), or None when the task gave no total."""
-        if self.progress_done is None or not self.progress_total:
-            return None
-        return max(0.0, min(1.0, self.progress_done / self.progress_total))
+    def as_json(self) -> dict[str, Any]:
+        return json_ready(self)
+
+
+@dataclass(frozen=True)
+class TaskSummary(_Progress):
+    """A task as listings and the console show it: a TaskInfo whose input, output and
+    traceback are cut short. A listing of tasks given 100 MB each reads a few hundred
+    bytes of each; TaskInfo (`Task.info()`, get_task) is one task read whole."""
+    id: int
+    operation: str
+    domain: str
+    host: str | None
+    status: str
+    input_preview: str | None     # its JSON text, cut at 400 characters with '…' after; '<N bytes>' for raw input
+    input_size: int | None        # bytes of the whole: its JSON text, or the raw input
+    output_preview: str | None    # as the input's
+    output_size: int | None
+    error_kind: str | None
+    traceback_tail: str | None    # its last 4,000 characters, '…' before when cut
+    owner: str | None
+    metadata: dict | None
+    priority: int
+    timeout: float | None
+    attempt: int
+    retries: int
+    worker_id: int | None
+    queued: datetime
+    claimed: datetime | None
+    started: datetime | None
+    finished: datetime | None
+    run_at: datetime | None
+    backoff: float
+    retry_on: list
+    progress_done: float | None
+    progress_total: float | None
+    progress_message: str | None
+    facet: dict | None
+    has_dependents: bool
+    schedule_id: int | None
+    fire_time: datetime | None
+    workflow: str | None
 
     def as_json(self) -> dict[str, Any]:
         return json_ready(self)

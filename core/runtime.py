@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from . import capture
+from .limits import check_size
 from .tasks import to_json_text
 
 
@@ -47,7 +48,8 @@ class LogBuffer:
             progress, self._progress = self._progress, {}
             facets, self._facets = self._facets, {}
         return ([(tid, *p) for tid, p in progress.items()],
-                [(tid, to_json_text(f, "facet")) for tid, f in facets.items()])
+                # each key was checked when set; their sum, a facet, is the task's to make
+                [(tid, to_json_text(f, "facet", limited=False)) for tid, f in facets.items()])
 
     def add(self, line: str) -> None:
         task_id = self.task_id
@@ -155,7 +157,9 @@ class TaskRun:
         if raw:
             if not isinstance(value, (bytes, bytearray, memoryview)):
                 raise TypeError("save_output(raw=True) takes bytes")
-            self._raw_output, self._output = bytes(value), None
+            data = bytes(value)
+            check_size(len(data), "raw output")
+            self._raw_output, self._output = data, None
         else:
             self._output, self._raw_output = to_json_text(value, "output"), None
 

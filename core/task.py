@@ -47,7 +47,8 @@ class Task:
 
     @property
     def state(self) -> str:
-        return self.info().status
+        with db.pooled(self.dsn) as conn:
+            return str(tasks.status_of(conn, self.id))
 
     status = state
 
@@ -110,7 +111,7 @@ class Task:
         deadline = None if timeout is None else time.monotonic() + timeout
         with db.connect(self.dsn) as conn:
             conn.execute("listen jobconsole_task")
-            while tasks.get(conn, self.id).status not in FINISHED:
+            while tasks.status_of(conn, self.id) not in FINISHED:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise TimeoutError(f"task {self.id} not finished after {timeout} s")
                 self._wait_for_news(conn, deadline)
@@ -141,7 +142,7 @@ class Task:
             while True:
                 # read the status before the lines: lines written before it finished
                 # are then certain to be in the final read
-                finished = tasks.get(conn, self.id).status in FINISHED
+                finished = tasks.status_of(conn, self.id) in FINISHED
                 for lid, line in tasks.logs(conn, self.id, after=last):
                     last = lid
                     yield lid, line

@@ -8,21 +8,41 @@ import re
 from dataclasses import fields
 from datetime import datetime
 
-from . import db, transitions
+from . import db, limits, transitions
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
-from .records import LIVE_MONITOR, TASK_STATUSES, TaskInfo
+from .records import LIVE_MONITOR, TASK_STATUSES, TaskInfo, TaskSummary
 from .registry import check_retries, check_seconds
 
 COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
 
+# A summary reads what the triggers measured of the values (migration 016), never the
+# values: a jsonb is read whole, however little of it is used. A traceback is read
+# whole: the worker caps it (limits.MAX_TRACEBACK), and only rows written by older
+# versions can be longer.
+_TAIL = 4000
+_PREVIEW = """case when raw_{v} is not null then '<' || {v}_size || ' bytes>'
+                  when octet_length({v}_head) < {v}_size then {v}_head || '…'
+                  else {v}_head end"""
+_SUMMARIZED = {
+    "input_preview": _PREVIEW.format(v="input"),
+    "output_preview": _PREVIEW.format(v="output"),
+    "traceback_tail": f"case when length(traceback) > {_TAIL} then '…' || right(traceback, {_TAIL}) "
+                      "else traceback end",
+}
+SUMMARY_COLUMNS = ", ".join(_SUMMARIZED.get(f.name, f.name) for f in fields(TaskSummary))
 
-def to_json_text(value, what="input"):
-    """JSON text for a jsonb column, or BadInput saying how to pass other data."""
+
+def to_json_text(value, what="input", limited=True):
+    """JSON text for a jsonb column, or BadInput saying how to pass other data, or that
+    it is over the size limit (unless not `limited`)."""
     try:
         text = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{what} is not JSON-serialisable ({exc}): {_instead(what)}") from None
+    if limited:
+        # ASCII (json.dumps escapes the rest): as many bytes as characters
+        limits.check_size(len(text), what)
     # both checks below look for an escape first: every input and output passes here
     if "\\u0000" in text and _JSON_NUL.search(text):
         raise BadInput(f"{what} contains a NUL character, which PostgreSQL's jsonb cannot "
@@ -68,7 +88,10 @@ def encode_inputs(inputs, raw=False):
     if raw:
         if not all(isinstance(i, (bytes, bytearray, memoryview)) for i in inputs):
             raise BadInput("rawinput must be bytes")
-        return [None] * len(inputs), [bytes(i) for i in inputs]
+        raws = [bytes(i) for i in inputs]
+        for r in raws:
+            limits.check_size(len(r), "rawinput")
+        return [None] * len(inputs), raws
     return [to_json_text(i) for i in inputs], [None] * len(inputs)
 
 
@@ -149,10 +172,28 @@ def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
 
 
 def get(conn, tid):
+    """The whole task, its values too, however big."""
     row = conn.execute(f"select {COLUMNS} from jobconsole.task where id = %s", (tid,)).fetchone()
     if row is None:
         raise NotFound(f"no task {tid}")
     return TaskInfo(*row)
+
+
+def summary(conn, tid):
+    """The task with its values cut short (TaskSummary)."""
+    row = conn.execute(f"select {SUMMARY_COLUMNS} from jobconsole.task where id = %s",
+                       (tid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no task {tid}")
+    return TaskSummary(*row)
+
+
+def status_of(conn, tid):
+    """The task's status alone: what waiting and checking need, without its values."""
+    row = conn.execute("select status from jobconsole.task where id = %s", (tid,)).fetchone()
+    if row is None:
+        raise NotFound(f"no task {tid}")
+    return row[0]
 
 
 def abort(conn, tid):
@@ -168,7 +209,7 @@ def abort(conn, tid):
     with conn.transaction():
         row = conn.execute(transitions.ABORT, (tid,)).fetchone()
         if row is None:
-            current = get(conn, tid).status
+            current = status_of(conn, tid)
             if current in ("aborting", "aborted"):
                 return current
             raise Conflict(f"task {tid} is already {current}")
@@ -198,8 +239,7 @@ def delete(conn, tid):
     """Delete a task that is not running (queued, waiting or finished), with its logs."""
     row = conn.execute(transitions.DELETE, (tid,)).fetchone()
     if row is None:
-        status = get(conn, tid).status
-        raise Conflict(f"task {tid} is {status}: abort it first")
+        raise Conflict(f"task {tid} is {status_of(conn, tid)}: abort it first")
 
 
 def dependencies(conn, tid):
@@ -243,7 +283,7 @@ _SEARCHED = ("(id::text || ' ' || status || ' ' || operation || ' ' || domain ||
 def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
                workflow=None, text=None, sort="id", descending=True, limit=100,
                before=None, newest=None):
-    """Tasks with these column values, newest first (or sorted by `sort`), at most
+    """TaskSummary of the tasks with these column values, newest first (or sorted by `sort`), at most
     `limit`. `text` is a view's filter: a substring of id, status, operation, domain,
     owner or workflow, a leading '!' inverting it. `before` is the keyset cursor (an
     id: the page after it); with `newest`, only the tasks with the `newest` highest ids
@@ -274,10 +314,10 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
     # the planner from walking an index (the primary key, or status's) in order
     nulls = " nulls last" if sort in NULLABLE else ""
     rows = conn.execute(
-        f"select {COLUMNS} from jobconsole.task where {' and '.join(where) or 'true'} "
+        f"select {SUMMARY_COLUMNS} from jobconsole.task where {' and '.join(where) or 'true'} "
         f"order by {sort} {direction}{nulls}, id {direction} limit %(limit)s",
         params).fetchall()
-    return [TaskInfo(*r) for r in rows]
+    return [TaskSummary(*r) for r in rows]
 
 
 def substring_filter(text):

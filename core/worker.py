@@ -65,6 +65,7 @@ import psycopg
 
 from . import capture, db, records, registry, shipped, transitions
 from .errors import DatabaseUnavailable
+from .limits import cap_traceback
 from .runtime import LogBuffer, TaskRun, storable
 from .timing import Timing
 
@@ -402,7 +403,7 @@ class Worker:
             else:     # its source may fail to load: that is the task's failure
                 self.shipped_call(action_id, tid)(run)
         except Exception:
-            status, kind, tb = "failed", "error", storable(traceback.format_exc())
+            status, kind, tb = "failed", "error", storable(cap_traceback(traceback.format_exc()))
         finally:
             capture.settle()
             self.busy_since = None

@@ -42,8 +42,10 @@ def test_schedule_then_list_show_and_log(dsn, start_monitor):
     assert header.split()[:3] == ["ID", "STATUS", "OPERATION"]
     assert row.split()[:3] == [str(tid), "done", "double"]
 
+    # a listing carries a preview of each value and its size, never the value
     code, out, _ = jc(dsn, "list-tasks", "--json", "--owner", "bob")
-    assert [(t["id"], t["status"], t["output"]) for t in json.loads(out)] == [(tid, "done", 42)]
+    assert [(t["id"], t["status"], t["output_preview"], t["output_size"])
+            for t in json.loads(out)] == [(tid, "done", "42", 2)]
 
     code, out, _ = jc(dsn, "show-task", str(tid), "--json")
     assert json.loads(out)["input"] == 21

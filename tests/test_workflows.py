@@ -58,7 +58,7 @@ def test_the_cli_schedules_lists_and_shows_a_workflow(dsn):
     data = json.loads(jc(dsn, "show-workflow", "batch-7", "--json")[1])
     assert data["status"] == "queued" and len(data["tasks"]) == 2
     code, out, _ = jc(dsn, "list-tasks", "--workflow", "batch-7", "--json")
-    assert [t["input"] for t in json.loads(out)] == [2, 1]
+    assert [t["input_preview"] for t in json.loads(out)] == ["2", "1"]
     code, _, err = jc(dsn, "show-workflow", "nosuch")
     assert code == 3
     assert_one_line_error(err)

@@ -118,7 +118,7 @@ class Job:
         if t.error_kind == "dependency":
             with db.pooled(self._dsn) as conn:
                 failed = [d for d in self._dependencies
-                          if tasks.get(conn, d).status in ("failed", "aborted")]
+                          if tasks.status_of(conn, d) in ("failed", "aborted")]
             error["dependency_failure"] = failed[0] if failed else None
         return error
 
