@@ -221,7 +221,7 @@ def test_a_claim_still_in_flight_when_its_worker_dies_is_released(dsn):
     def claim():
         with psycopg.connect(dsn, autocommit=True) as conn:
             claimed.extend(conn.execute(transitions.CLAIM, dict(
-                wid=wid, domain="default", host=this_host(), ops=["double"], n=4)).fetchall())
+                wid=wid, domain="default", host=this_host(), ops=["double"], shipped=False, n=4)).fetchall())
     claiming = threading.Thread(target=claim)
     claiming.start()
     time.sleep(0.3)                      # the claim waits for the row lock
