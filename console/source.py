@@ -26,6 +26,9 @@ class Source:
         # re-read at every change of any task: a summary, whatever its values weigh
         return api.task_summary(self.dsn, tid)
 
+    def task_source(self, tid):
+        return api.task_source(self.dsn, tid)
+
     def dependencies(self, tid):
         return api.Task(self.dsn, tid).dependencies()
 

@@ -18,6 +18,8 @@ from .widgets.status_bar import StatusBar
 
 # a preview is 400 characters and '…' (core's limits.PREVIEW_CHARS): all of it shows
 PREVIEW_LIMIT = 401
+# lines of a shipped function's source the screen shows
+SOURCE_LINES = 40
 
 
 class TaskScreen(LiveScreen):
@@ -37,6 +39,7 @@ class TaskScreen(LiveScreen):
         super().__init__()
         self.task_id = task_id
         self._after = 0         # the last log line shown
+        self._source = None     # (name, code) of the shipped function it runs
 
     def compose(self):
         yield Banner()
@@ -64,6 +67,8 @@ class TaskScreen(LiveScreen):
         deps = source.dependencies(self.task_id) if info.has_dependents or \
             info.status in ("waiting", "failed") else ([], [])
         flow = source.workflow(info.workflow) if info.workflow else None
+        if info.action_id is not None and self._source is None:
+            self._source = source.task_source(self.task_id)     # it never changes
         return info, deps, flow, source.logs(self.task_id, after=self._after)
 
     def show(self, data):
@@ -111,6 +116,14 @@ class TaskScreen(LiveScreen):
                 tb.append_text(cells.cell(line, "red"))
                 tb.append("\n")
             table.add_row("traceback", tb, "", Text(""))
+        if self._source is not None:
+            # what runs is what anyone who could write to the database stored: shown
+            # whole (up to a screenful), literally
+            code = Text()
+            for line in self._source[1].rstrip("\n").split("\n")[:SOURCE_LINES]:
+                code.append_text(cells.cell(line, "cyan"))
+                code.append("\n")
+            table.add_row("source", code, "", Text(""))
         return table
 
     def action_follow(self):

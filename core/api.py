@@ -16,7 +16,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from . import checks, db, detached, embedded, hosts, limits, operations, processes
+from . import actions, checks, db, detached, embedded, hosts, limits, operations, processes
 from . import sanitize as _sanitize
 from . import queues, schedules, schema, tasks, timing as _timing, transports
 from . import watch as _watch, workflows
@@ -28,7 +28,7 @@ from .task import Task
 from .transports import Transport
 
 __all__ = [
-    "task", "Task", "schedule", "schedule_many", "get_task", "task_summary", "list_tasks", "count_tasks",
+    "task", "Task", "schedule", "schedule_many", "get_task", "task_summary", "task_source", "list_tasks", "count_tasks",
     "task_id_span", "abort", "relaunch", "delete", "workflow",
     "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker",
@@ -158,6 +158,13 @@ def task_summary(dsn: Dsn, tid: int) -> TaskSummary:
     tid = checks.task_id(tid)
     with db.pooled(_resolve(dsn)) as conn:
         return tasks.summary(conn, tid)
+
+
+def task_source(dsn: Dsn, tid: int) -> tuple[str, str] | None:
+    """(name, source) of the shipped function a task runs (myjobs), or None."""
+    tid = checks.task_id(tid)
+    with db.pooled(_resolve(dsn)) as conn:
+        return actions.source_of(conn, tid)
 
 
 def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None,

@@ -99,6 +99,7 @@ class TaskInfo(_Progress):
     schedule_id: int | None       # the schedule that made it
     fire_time: datetime | None    # the fire time it was made for (none: run by hand)
     workflow: str | None          # the group of tasks it belongs to
+    action_id: int | None         # the shipped function it runs (myjobs), if any
 
     def as_json(self) -> dict[str, Any]:
         return json_ready(self)
@@ -142,6 +143,7 @@ class TaskSummary(_Progress):
     schedule_id: int | None
     fire_time: datetime | None
     workflow: str | None
+    action_id: int | None
 
     def as_json(self) -> dict[str, Any]:
         return json_ready(self)

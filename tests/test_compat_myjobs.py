@@ -177,3 +177,18 @@ def test_bad_input_is_one_line_and_stores_nothing(call, says, sql_conn):
     assert says in str(refused.value) and "\n" not in str(refused.value)
     assert sql_conn.execute("select (select count(*) from jobconsole.task), "
                             "(select count(*) from jobconsole.action)").fetchone() == (0, 0)
+
+
+async def test_the_task_screen_shows_the_source_that_runs(dsn):
+    from test_console import SIZE, details, until
+
+    from jobconsole.console.app import JobConsole
+    from jobconsole.console.task_screen import TaskScreen
+    job = schedule(funcs.talk, 1)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(TaskScreen(job.id))
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen)
+                    and app.screen._source is not None, what="the source")
+        await until(pilot, lambda: "source" in details(app.screen), what="the source shown")
+        assert 'print(f"printed {n}")' in details(app.screen)

@@ -19,7 +19,8 @@ def task_info(**changes):
         retries=0, worker_id=None, queued=T0, claimed=None, started=None, finished=None,
         run_at=None, backoff=0.0, retry_on=["error", "timeout", "crash"],
         progress_done=None, progress_total=None, progress_message=None, facet=None,
-        has_dependents=False, schedule_id=None, fire_time=None, workflow=None)
+        has_dependents=False, schedule_id=None, fire_time=None, workflow=None,
+        action_id=None)
     return TaskInfo(**{**values, **changes})
 
 
