@@ -63,7 +63,7 @@ import traceback
 import psutil
 import psycopg
 
-from . import capture, db, records, registry, shipped, transitions
+from . import capture, db, records, registry, shipped, tasks, transitions
 from .errors import DatabaseUnavailable
 from .limits import cap_traceback
 from .runtime import LogBuffer, TaskRun, storable
@@ -432,9 +432,7 @@ class Worker:
             kwargs = dict(args.get("kwargs") or {})
             if takes_job:
                 with self.flush_lock:
-                    run.dependencies = [r[0] for r in self.conn.execute(
-                        "select depends_on from jobconsole.dependency where task_id = %s "
-                        "order by depends_on", (tid,))]
+                    run.dependencies = tasks.dependencies(self.conn, tid)[0]
                 kwargs["job"] = run
             with run.capturelogs(std=True):
                 run.save_output(action(*(args.get("args") or ()), **kwargs))

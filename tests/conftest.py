@@ -90,10 +90,7 @@ def start_monitor(dsn):
 
     yield start
     for mon, _ in started:
-        children = mon.child_pids()
-        mon.stop()
-        for pid in children:
-            wait_for(lambda: not alive(pid), 10, f"worker {pid} gone after its monitor")
+        mon.stop_with_workers()
 
 
 def _expected_workers(args):

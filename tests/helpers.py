@@ -87,6 +87,13 @@ class MonitorProcess:
             raise
         return self.proc.returncode
 
+    def stop_with_workers(self):
+        """Stop it, and wait until every worker it had has gone too (no orphans)."""
+        children = self.child_pids()
+        self.stop()
+        for pid in children:
+            wait_for(lambda: not alive(pid), 10, f"worker {pid} gone after its monitor")
+
     def output(self):
         return self.proc.stdout.read() if self.proc.poll() is not None else ""
 

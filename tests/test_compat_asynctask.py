@@ -45,10 +45,7 @@ def daemon(dsn):
 
     yield start
     for proc in started:
-        children = proc.child_pids()
-        proc.stop()
-        for pid in children:
-            wait_for(lambda: not alive(pid), 10, f"worker {pid} gone after its daemon")
+        proc.stop_with_workers()
 
 
 @pytest.fixture(params=["pgsql", "filesys"])

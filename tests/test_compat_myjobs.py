@@ -30,10 +30,7 @@ def workers(dsn):
     mon = MonitorProcess(dsn, "--workers", "2", "--allow-shipped-code")
     mon.wait_workers(2)
     yield mon
-    children = mon.child_pids()
-    mon.stop()
-    for pid in children:
-        wait_for(lambda: not alive(pid), 10, f"worker {pid} gone")
+    mon.stop_with_workers()
 
 
 def test_the_documents_example(workers, capsys):

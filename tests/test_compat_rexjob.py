@@ -57,10 +57,7 @@ def monitor(dsn):
 
     yield start
     for mon in started:
-        children = mon.child_pids()
-        mon.stop()
-        for pid in children:
-            wait_for(lambda: not alive(pid), 10, f"worker {pid} gone after its monitor")
+        mon.stop_with_workers()
 
 
 def test_the_documents_example_runs_from_an_insert(jobs, monitor, dsn, sql_conn):

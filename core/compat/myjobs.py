@@ -12,7 +12,6 @@ the embedded server, unless `use(dsn)` names another.
 """
 from __future__ import annotations
 
-import math
 import os
 import signal
 import time
@@ -25,6 +24,7 @@ from .. import actions, checks, db, hosts, shipped, tasks
 from ..detached import start_detached_monitor
 from ..errors import BadInput, NotFound
 from ..records import FINISHED, TaskInfo
+from ..registry import check_seconds
 from ..task import Task
 
 __all__ = ["schedule", "wait", "results", "jobs", "model_job", "Job", "JobError",
@@ -183,10 +183,7 @@ def schedule(method: Any, *args: Any, category: str | None = None,
     packed = shipped.pack(method)
     call = {"args": list(args), "kwargs": kwargs}
     tasks.to_json_text(call, "the arguments")      # refused here, not on a worker
-    if timeout is not None and not (isinstance(timeout, (int, float))
-                                    and not isinstance(timeout, bool)
-                                    and math.isfinite(timeout) and timeout >= 0):
-        raise BadInput(f"timeout must be a number of seconds (0: none), got {timeout!r}")
+    check_seconds(timeout, "timeout")      # myjobs' 0 is no timeout
     checks.optional_text("category", category)
     dsn = _database()
     with db.pooled(dsn) as conn:
