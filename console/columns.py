@@ -56,6 +56,8 @@ TASKS = [
     Column("progress", "progress", lambda t: progress(t, 8), "cyan"),
     Column("worker", "worker", lambda t: t.worker_id),
     Column("error", "error", lambda t: t.error_kind, "red"),
+    # myjobs' category, where it is set: last, as most tasks have none
+    Column("category", "category", lambda t: (t.metadata or {}).get("category"), "dim"),
 ]
 
 WORKERS = [
@@ -64,6 +66,7 @@ WORKERS = [
     Column("host", "host", lambda w: w.host),
     Column("domain", "domain", lambda w: w.domain),
     Column("pid", "pid", lambda w: w.pid),
+    Column("kind", "kind", lambda w: w.kind, lambda w: "" if w.kind == "subprocess" else "cyan"),
     Column("status", "status", lambda w: w.status, _status_of("status")),
     Column("task", "task", lambda w: w.task_id, "bold"),
     Column("runs", "runs", lambda w: w.runs),
@@ -82,6 +85,7 @@ MONITORS = [
     Column("heartbeat", "heartbeat", lambda m: f"{seconds_text(m.heartbeat_age)} ago",
            _heartbeat_style),
     Column("started", "started", lambda m: when(m.started)),
+    Column("label", "label", lambda m: m.label, "dim"),
     Column("options", "options", _options, "dim"),
 ]
 

@@ -293,12 +293,16 @@ def kill_worker(dsn: Dsn, wid: int) -> None:
 
 def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
                 max_workers: int | None = None, max_runs: int | None = None,
-                max_mem: int | None = None, allow_shipped_code: bool = False) -> int:
+                max_mem: int | None = None, allow_shipped_code: bool = False,
+                label: str = "", tmux: str | None = None,
+                tmux_socket: str | None = None) -> int:
     """Run a monitor in this process until it is stopped (a signal or a request);
     returns its exit code. `max_workers` defaults to `min_workers`; `max_runs` and
     `max_mem` (MB) recycle a worker between tasks. Its workers run functions shipped
     as their source (myjobs' jobs) only with `allow_shipped_code`: that runs whatever
-    anyone who can write to the database stored."""
+    anyone who can write to the database stored. Monitors of one host and domain run
+    side by side when their `label`s differ. With `tmux`, each worker runs in a window
+    of that tmux session (on the server of `tmux_socket`, tmux's -L, if given)."""
     from .monitor import Monitor
     checks.text("domain", domain)
     checks.count("min_workers", min_workers, 0, MAX_WORKERS)
@@ -306,10 +310,16 @@ def run_monitor(dsn: Dsn, domain: str = "default", *, min_workers: int = 1,
     checks.optional_count("max_runs", max_runs, 1, checks.INT4)
     checks.optional_count("max_mem", max_mem, 1, checks.INT4)
     checks.flag("allow_shipped_code", allow_shipped_code)
+    checks.label("label", label, allow_empty=True)
+    if tmux is not None:
+        checks.label("the tmux session", tmux)
+    if tmux_socket is not None:
+        checks.label("the tmux socket", tmux_socket)
     limits.max_value_bytes()    # a bad setting is told now, not by each task's output
     return Monitor(_resolve(dsn), domain=domain, min_workers=min_workers,
                    max_workers=max_workers, max_runs=max_runs, max_mem=max_mem,
-                   allow_shipped_code=allow_shipped_code).run()
+                   allow_shipped_code=allow_shipped_code, label=label, tmux=tmux,
+                   tmux_socket=tmux_socket).run()
 
 
 # -- queues of payloads (rex.asynctask's transports) -----------------------------------------

@@ -39,9 +39,10 @@ _active: Capture | None = None
 
 
 class Capture:
-    def __init__(self, buffer: LogBuffer, label: str) -> None:
+    def __init__(self, buffer: LogBuffer, label: str, echo: bool = False) -> None:
         self.buffer = buffer
         self.label = label
+        self.echo = echo
         self.lock = threading.Lock()   # one reader at a time: the pump, or the task's end
         self.partial = bytearray()
         self.dropped = 0               # bytes of the current line past MAX_LINE
@@ -121,6 +122,8 @@ class Capture:
         self.dropped = 0
         if self.buffer.task_id is not None and not self.closing:
             self.buffer.add(line)
+            if self.echo:
+                self.say(line)
         else:
             self.say(f"{self.label}: {line}")
 
@@ -148,11 +151,12 @@ class _ToMonitor(io.TextIOBase):
         return len(text)
 
 
-def start(buffer: LogBuffer, label: str) -> None:
+def start(buffer: LogBuffer, label: str, echo: bool = False) -> None:
     """Capture this process's fds 1 and 2 for good: lines go to the task `buffer` names
-    as running, else to the monitor's log as `label: line`."""
+    as running, else to the monitor's log as `label: line`. With `echo`, a task's lines
+    are shown there too, sanitised: a tmux worker's window, which an operator watches."""
     global _active
-    _active = Capture(buffer, label)
+    _active = Capture(buffer, label, echo)
 
 
 def settle() -> None:

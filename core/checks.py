@@ -7,10 +7,13 @@ text = smallint"), or worse, where PostgreSQL stores it (an int owner becomes te
 """
 import math
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeGuard
 
 from .errors import BadInput
+
+_LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # The largest values of PostgreSQL's integer and bigint columns: ids of schedules,
 # workers and monitors are serial, task ids bigserial.
@@ -85,6 +88,15 @@ def text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise BadInput(f"{name} must be a non-empty str, got {shown(value)}")
     return _storable(name, value)
+
+
+def label(name: str, value: Any, allow_empty: bool = False) -> str:
+    """A name that goes into a command line or a tmux target: letters, digits, `_`
+    and `-` (tmux reads `.` and `:` in a target), at most 64 of them."""
+    if not isinstance(value, str) or not _LABEL.fullmatch(value) and (value or not allow_empty):
+        raise BadInput(f"{name} must be at most 64 letters, digits, '_' or '-', "
+                       f"got {shown(value)}")
+    return value
 
 
 def optional_text(name: str, value: Any) -> str | None:

@@ -18,7 +18,7 @@ from . import embedded
 def start_detached_monitor(dsn: str, domain: str = "default", workers: int | None = None,
                            min_workers: int | None = None, max_workers: int | None = None,
                            log_dir: str | os.PathLike[str] | None = None,
-                           extra: tuple[str, ...] = ()) -> tuple[int, Path]:
+                           extra: tuple[str, ...] = (), label: str = "") -> tuple[int, Path]:
     """Start `jobconsole monitor ...` detached; returns (pid, log path). `extra`: more
     of the monitor's options."""
     args = [sys.executable, "-m", "jobconsole.console", "monitor", "--domain", domain]
@@ -28,10 +28,12 @@ def start_detached_monitor(dsn: str, domain: str = "default", workers: int | Non
         args += ["--min-workers", str(min_workers)]
     if max_workers is not None:
         args += ["--max-workers", str(max_workers)]
+    if label:
+        args += ["--label", label]
     args += list(extra)
     folder = Path(log_dir) if log_dir else embedded.home() / "logs"
     folder.mkdir(parents=True, exist_ok=True)
-    log_path = folder / f"monitor-{domain}.log"
+    log_path = folder / f"monitor-{domain}{'-' + label if label else ''}.log"
     env = dict(os.environ, JOBCONSOLE_DSN=dsn)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(args, env=env, stdin=subprocess.DEVNULL, stdout=log,

@@ -32,12 +32,15 @@ import psutil
 import psycopg
 
 from . import db, hosts, records, schedules, tasks, transitions
+from . import tmux as tmux_windows
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
 from .timing import Timing
 
 log = logging.getLogger("jobconsole.monitor")
 
 LIVE_WORKER = db.sql_list(records.LIVE_WORKER)
+# what describes the monitor's terminal, not a tmux pane's
+_OF_A_TERMINAL = {"TMUX", "TMUX_PANE", "TERM", "TERMCAP", "COLUMNS", "LINES"}
 LIVE_MONITOR = db.sql_list(records.LIVE_MONITOR)
 
 # Monitors whose heartbeat is stale (any host), or one this monitor takes over, are
@@ -63,18 +66,23 @@ returning id, host, pid, pid_started
 class Monitor:
     def __init__(self, dsn, *, domain="default", min_workers=1, max_workers=None,
                  max_runs=None, max_mem=None, host=None, timing=None,
-                 allow_shipped_code=False):
+                 allow_shipped_code=False, label="", tmux=None, tmux_socket=None):
         max_workers = max_workers if max_workers is not None else min_workers
         if min_workers < 0 or max_workers < 1 or max_workers < min_workers:
             raise BadInput(f"need 0 <= min workers <= max workers and max workers >= 1 "
                            f"(got {min_workers} and {max_workers})")
+        if tmux is not None:
+            tmux_windows.check_installed()
         self.dsn = dsn
         self.domain = domain
+        self.label = label
         self.host = host or hosts.this_host()
         self.min_workers, self.max_workers = min_workers, max_workers
         self.options = dict(min_workers=min_workers, max_workers=max_workers,
                             max_runs=max_runs, max_mem=max_mem,
                             allow_shipped_code=allow_shipped_code)
+        if tmux is not None:
+            self.options.update(tmux=tmux, tmux_socket=tmux_socket)
         self.timing = timing or Timing.from_env()
         if self.timing.schedule_grace < 1:
             raise BadInput("JOBCONSOLE_SCHEDULE_GRACE must be at least 1 second, got "
@@ -187,22 +195,23 @@ class Monitor:
         """Insert this monitor's row. First, reap what this host left: any monitor row of
         it (any domain) whose process is gone, with its workers and what their tasks
         started; a live monitor of this domain refuses the start."""
-        for mid, domain, pid, pid_started in self.conn.execute(
-                "select id, domain, pid, pid_started from jobconsole.monitor "
+        for mid, domain, pid, pid_started, label in self.conn.execute(
+                "select id, domain, pid, pid_started, label from jobconsole.monitor "
                 f"where host = %s and status in {LIVE_MONITOR}", (self.host,)).fetchall():
             if hosts.alive(pid, pid_started):
-                if domain == self.domain:
-                    raise Conflict(f"a monitor for domain {self.domain!r} already runs on "
-                                   f"{self.host} (monitor {mid}, pid {pid})")
+                if (domain, label) == (self.domain, self.label):
+                    labelled = f" labelled {label!r}" if label else ""
+                    raise Conflict(f"a monitor for domain {self.domain!r}{labelled} already "
+                                   f"runs on {self.host} (monitor {mid}, pid {pid})")
                 continue
             log.warning("monitor %s (pid %s) of %s is gone: reaping what it left",
                         mid, pid, self.host)
             self.reap(takeover=mid)
         self.id = self.conn.execute(
-            "insert into jobconsole.monitor (host, domain, pid, options, pid_started) "
-            "values (%s, %s, %s, %s, %s) returning id",
+            "insert into jobconsole.monitor (host, domain, pid, options, pid_started, label) "
+            "values (%s, %s, %s, %s, %s, %s) returning id",
             (self.host, self.domain, os.getpid(), json.dumps(self.options),
-             hosts.started(os.getpid()))).fetchone()[0]
+             hosts.started(os.getpid()), self.label)).fetchone()[0]
 
     def warn_of_connections(self):
         """Say so when the server cannot hold the connections about to be opened: each
@@ -336,21 +345,41 @@ class Monitor:
     # -- workers ------------------------------------------------------------------------
 
     def spawn(self):
+        tmux = self.options.get("tmux")
         wid = self.conn.execute(
-            "insert into jobconsole.worker (monitor_id, host, domain) values (%s, %s, %s) "
-            "returning id", (self.id, self.host, self.domain)).fetchone()[0]
-        env = dict(os.environ, JOBCONSOLE_DSN=self.dsn, JOBCONSOLE_HOST=self.host,
-                   JOBCONSOLE_MONITOR_PID=str(os.getpid()))
-        # A session of its own: a Ctrl-C in the monitor's terminal is the monitor's to
-        # handle (it kills its workers), not something each worker should die of alone.
-        proc = subprocess.Popen([sys.executable, "-m", "jobconsole.worker", str(wid)], env=env,
-                                start_new_session=True, stdin=subprocess.DEVNULL)
+            "insert into jobconsole.worker (monitor_id, host, domain, kind) "
+            "values (%s, %s, %s, %s) returning id",
+            (self.id, self.host, self.domain, "tmux" if tmux else "subprocess")).fetchone()[0]
+        ours = dict(JOBCONSOLE_DSN=self.dsn, JOBCONSOLE_HOST=self.host,
+                    JOBCONSOLE_MONITOR_PID=str(os.getpid()))
+        command = [sys.executable, "-m", "jobconsole.worker", str(wid)]
+        if tmux:
+            ours.update(JOBCONSOLE_WORKER_KIND="tmux",
+                        JOBCONSOLE_MONITOR_STARTED=repr(hosts.started(os.getpid())))
+            try:
+                env = {k: v for k, v in os.environ.items() if k not in _OF_A_TERMINAL}
+                proc = tmux_windows.Window(tmux, self.options.get("tmux_socket"),
+                                           f"worker-{wid}", command, dict(env, **ours))
+            except (OSError, subprocess.SubprocessError) as exc:
+                self.conn.execute(
+                    "update jobconsole.worker set status = 'dead', finished = now(), "
+                    "reason = %s where id = %s", (str(exc), wid))
+                self.spawn_backoff = min(30.0, max(1.0, self.spawn_backoff * 2))
+                self.next_spawn = time.monotonic() + self.spawn_backoff
+                log.warning("monitor %s: %s", self.id, exc)
+                return
+        else:
+            # A session of its own: a Ctrl-C in the monitor's terminal is the monitor's
+            # to handle (it kills its workers), not something each worker should die of.
+            proc = subprocess.Popen(command, env=dict(os.environ, **ours),
+                                    start_new_session=True, stdin=subprocess.DEVNULL)
         proc.pid_started = hosts.started(proc.pid)
         self.conn.execute("update jobconsole.worker set pid = %s, pid_started = %s where id = %s",
                           (proc.pid, proc.pid_started, wid))
         proc.started = time.monotonic()
         self.procs[wid] = proc
-        log.info("monitor %s: started worker %s (pid %s)", self.id, wid, proc.pid)
+        log.info("monitor %s: started worker %s (pid %s%s)", self.id, wid, proc.pid,
+                 f", {proc.where}" if tmux else "")
 
     def reap_children(self):
         for wid, proc in list(self.procs.items()):
@@ -361,6 +390,8 @@ class Monitor:
             # kill, say, left them running)
             hosts.kill_group(proc.pid, proc.pid_started)
             how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+            if getattr(proc, "closed", False):
+                how = "its tmux window was closed"
             if code != 0 and time.monotonic() - proc.started < 5:
                 # dying at start-up (a broken import, a bad environment): back off
                 self.spawn_backoff = min(30.0, max(1.0, self.spawn_backoff * 2))
@@ -438,10 +469,11 @@ class Monitor:
         busy = len({row[0] for row in state if row[0] in self.procs and row[2] is not None})
         queued = self.conn.execute(
             "select count(*) from (select 1 from jobconsole.task where status = 'queued' "
-            "and domain = %s and (host is null or host = %s) and operation in "
+            "and domain = %s and (host is null or host = %s) and (operation in "
             "(select name from jobconsole.operation where domain = %s and host = %s) "
-            "limit %s) q",
-            (self.domain, self.host, self.domain, self.host, self.max_workers)).fetchone()[0]
+            "or (%s and action_id is not null)) limit %s) q",
+            (self.domain, self.host, self.domain, self.host,
+             bool(self.options["allow_shipped_code"]), self.max_workers)).fetchone()[0]
         target = max(self.min_workers, min(self.max_workers, busy + queued))
         starting = len(self.procs) - len(live)   # spawned, not yet in the state query
         # a worker asked to retire may take a heartbeat to notice: it counts as gone,

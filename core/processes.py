@@ -16,7 +16,7 @@ def list_monitors(conn, *, all=False):
         "select m.id, m.host, m.domain, m.pid, m.options, m.status, m.started, m.heartbeat, "
         "m.finished, (select count(*) from jobconsole.worker w where w.monitor_id = m.id "
         f"and w.status in {_LIVE_WORKER}), "
-        "extract(epoch from now() - m.heartbeat)::float8 "
+        "extract(epoch from now() - m.heartbeat)::float8, m.label "
         f"from jobconsole.monitor m where %s or m.status in {_LIVE_MONITOR} "
         "order by m.id", (all,)).fetchall()
     return [MonitorInfo(*r) for r in rows]
@@ -40,7 +40,7 @@ def serving_monitor(conn, domain, host, stale):
 def list_workers(conn, *, all=False, monitor_id=None):
     rows = conn.execute(
         "select w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.runs, w.mem_mb, "
-        "w.reason, w.started, w.heartbeat, w.finished, coalesce(w.task_id, t.id) "
+        "w.reason, w.started, w.heartbeat, w.finished, coalesce(w.task_id, t.id), w.kind "
         "from jobconsole.worker w left join lateral (select id from jobconsole.task "
         "where worker_id = w.id and status in ('running', 'aborting') and started is not null "
         "order by id limit 1) t on true "

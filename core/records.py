@@ -171,6 +171,7 @@ class MonitorInfo:
     finished: datetime | None
     workers: int            # live workers
     heartbeat_age: float    # seconds since its last heartbeat
+    label: str = ""         # tells it from the host's other monitors of its domain
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ class WorkerInfo:
     heartbeat: datetime
     finished: datetime | None
     task_id: int | None     # the task it is running now
+    kind: str = "subprocess"    # or 'tmux' (a window of a tmux session), 'inprocess'
 
 
 @dataclass(frozen=True)

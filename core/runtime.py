@@ -14,19 +14,34 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from . import capture
 from .limits import check_size
 from .tasks import to_json_text
 
 
+class Lines(NamedTuple):
+    """Log lines as the statements that write them take them (transitions._LOG_ROWS)."""
+    log_tasks: list[int]
+    ts: list[float]
+    lines: list[str]
+    sources: list[str | None]
+
+    def only(self, task_ids: set[int]) -> Lines:
+        """The lines of these tasks."""
+        keep = [i for i, t in enumerate(self.log_tasks) if t in task_ids]
+        return Lines([self.log_tasks[i] for i in keep], [self.ts[i] for i in keep],
+                     [self.lines[i] for i in keep], [self.sources[i] for i in keep])
+
+
 class LogBuffer:
-    """Thread-safe list of (timestamp, line) waiting to be written."""
+    """Thread-safe list of log lines waiting to be written: (task id, timestamp, line,
+    source), the source as log.source has it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._lines: list[tuple[int, float, str]] = []
+        self._lines: list[tuple[int, float, str, str | None]] = []
         self.task_id: int | None = None
         # task id -> (done, total, message), the latest only
         self._progress: dict[int, tuple[float, float | None, str | None]] = {}
@@ -51,24 +66,25 @@ class LogBuffer:
                 # each key was checked when set; their sum, a facet, is the task's to make
                 [(tid, to_json_text(f, "facet", limited=False)) for tid, f in facets.items()])
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, source: str | None = None) -> None:
         task_id = self.task_id
         if task_id is None:     # a thread still printing after its task ended
             return
         line = storable(line)
         with self._lock:
-            self._lines.append((task_id, time.time(), line))
+            self._lines.append((task_id, time.time(), line, source))
 
-    def take_all(self) -> tuple[list[int], list[float], list[str]]:
-        """([task ids], [timestamps], [lines]) of everything buffered, emptying it."""
+    def take_all(self) -> Lines:
+        """Everything buffered, as parallel lists, emptying it."""
         with self._lock:
             lines, self._lines = self._lines, []
-        return [i for i, _, _ in lines], [t for _, t, _ in lines], [l for _, _, l in lines]
+        return Lines([r[0] for r in lines], [r[1] for r in lines], [r[2] for r in lines],
+                     [r[3] for r in lines])
 
-    def put_back(self, task_ids: list[int], ts: list[float], lines: list[str]) -> None:
+    def put_back(self, taken: Lines) -> None:
         """Lines taken that could not be written: first again, in their order."""
         with self._lock:
-            self._lines[:0] = list(zip(task_ids, ts, lines))
+            self._lines[:0] = list(zip(taken.log_tasks, taken.ts, taken.lines, taken.sources))
 
     def pending(self) -> bool:
         """Anything to write: log lines, progress or facet."""
@@ -89,8 +105,9 @@ def storable(text: str) -> str:
 class _LineWriter(io.TextIOBase):
     """A text stream that turns writes into log lines (partial lines wait for '\\n')."""
 
-    def __init__(self, buffer: LogBuffer, tee: TextIO | None = None) -> None:
+    def __init__(self, buffer: LogBuffer, source: str, tee: TextIO | None = None) -> None:
         self._buffer = buffer
+        self._source = source
         self._partial = ""
         self._tee = tee
 
@@ -103,7 +120,7 @@ class _LineWriter(io.TextIOBase):
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         for line in lines:
-            self._buffer.add(line)
+            self._buffer.add(line, self._source)
         return len(text)
 
     def flush(self) -> None:
@@ -112,7 +129,7 @@ class _LineWriter(io.TextIOBase):
 
     def close_line(self) -> None:
         if self._partial:
-            self._buffer.add(self._partial)
+            self._buffer.add(self._partial, self._source)
             self._partial = ""
 
 
@@ -124,8 +141,9 @@ class _BufferHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            source = f"{record.name}:{record.levelname}"
             for line in self.format(record).split("\n"):
-                self._buffer.add(line)
+                self._buffer.add(line, source)
         except Exception:
             self.handleError(record)
 
@@ -200,8 +218,10 @@ class TaskRun:
         streams = []
         try:
             if std:
-                out = _LineWriter(self._buffer, capture.outside(sys.stdout) if tee else None)
-                err = _LineWriter(self._buffer, capture.outside(sys.stderr) if tee else None)
+                out = _LineWriter(self._buffer, "stdout:INFO",
+                                  capture.outside(sys.stdout) if tee else None)
+                err = _LineWriter(self._buffer, "stderr:ERROR",
+                                  capture.outside(sys.stderr) if tee else None)
                 streams = [out, err]
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                     yield self

@@ -1,4 +1,4 @@
--- jobconsole schema, version 16
+-- jobconsole schema, version 18
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -72,11 +72,13 @@ create table jobconsole.monitor (
     finished timestamptz,
     -- its process's start time as its host read it (epoch seconds): a pid is reused,
     -- so a monitor checking the rows of its own host compares both
-    pid_started double precision
+    pid_started double precision,
+    -- monitors of one host and domain run side by side when their labels differ
+    label text not null default ''
 );
--- Two live monitors of one host and domain would fight over its workers: the database
--- refuses the second. Ended ones stay as history.
-create unique index monitor_live on jobconsole.monitor (host, domain)
+-- Two live monitors of one host, domain and label would fight over its workers: the
+-- database refuses the second. Ended ones stay as history.
+create unique index monitor_live on jobconsole.monitor (host, domain, label)
     where status in ('running', 'stopping');
 
 -- A worker is one process of a monitor, which alone starts, kills and reaps it.
@@ -97,7 +99,10 @@ create table jobconsole.worker (
     started timestamptz not null default now(),
     heartbeat timestamptz not null default now(),
     finished timestamptz,
-    pid_started double precision        -- as the monitor's: which process the pid is
+    pid_started double precision,       -- as the monitor's: which process the pid is
+    -- a child process of its monitor, a window of a tmux session, or the very process
+    -- that asked for it (myjobs' worker_inprocess_start)
+    kind text not null default 'subprocess' check (kind in ('subprocess', 'tmux', 'inprocess'))
 );
 -- a monitor's loop looks up its live workers at every tick
 create index worker_live on jobconsole.worker (monitor_id) where status in ('starting', 'running', 'stopping');
@@ -217,7 +222,10 @@ create table jobconsole.log (
     id bigserial primary key,
     task_id bigint not null references jobconsole.task (id) on delete cascade,
     ts timestamptz not null default now(),
-    line text not null
+    line text not null,
+    -- 'stdout:INFO', 'stderr:ERROR' or '<logger>:<LEVEL>' when the worker knows (rework's
+    -- names: log-task --prefix); null for what reached file descriptors 1 and 2
+    source text
 );
 create index log_task on jobconsole.log (task_id, id);
 

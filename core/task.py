@@ -88,13 +88,17 @@ class Task:
         with db.pooled(self.dsn) as conn:
             return tasks.dependencies(conn, self.id)
 
-    def logs(self, fromid: int | None = None, limit: int | None = None) -> list[tuple[int, str]]:
+    def logs(self, fromid: int | None = None, limit: int | None = None,
+             detailed: bool = False) -> list[tuple[Any, ...]]:
         """[(id, line)] in order; `fromid` returns only the lines after that id, and
-        `limit` at most that many."""
+        `limit` at most that many. `detailed`: [(id, line, time written, source)], the
+        source being 'stdout:INFO', 'stderr:ERROR', '<logger>:<LEVEL>' or None (see
+        capturelogs)."""
         checks.optional_count("fromid", fromid, 0, checks.INT8)
         checks.optional_count("limit", limit, 0, checks.INT8)
+        checks.flag("detailed", detailed)
         with db.pooled(self.dsn) as conn:
-            return tasks.logs(conn, self.id, after=fromid or 0, limit=limit)
+            return tasks.logs(conn, self.id, after=fromid or 0, limit=limit, detailed=detailed)
 
     def abort(self) -> str:
         with db.pooled(self.dsn) as conn:
@@ -128,8 +132,10 @@ class Task:
                 if note.payload == "*" or ids in note.payload.split(","):
                     return
 
-    def follow(self, fromid: int | None = None, poll: float = 1.0) -> Iterator[tuple[int, str]]:
-        """Yield (id, line) of the log as it is written, until the task has finished.
+    def follow(self, fromid: int | None = None, poll: float = 1.0,
+               detailed: bool = False) -> Iterator[tuple[Any, ...]]:
+        """Yield (id, line) of the log as it is written, until the task has finished
+        (`detailed`: as `logs` has it).
 
         Woken by `jobconsole_log` notifications; `poll` seconds is the safety net.
         """
@@ -143,9 +149,9 @@ class Task:
                 # read the status before the lines: lines written before it finished
                 # are then certain to be in the final read
                 finished = tasks.status_of(conn, self.id) in FINISHED
-                for lid, line in tasks.logs(conn, self.id, after=last):
-                    last = lid
-                    yield lid, line
+                for row in tasks.logs(conn, self.id, after=last, detailed=detailed):
+                    last = row[0]
+                    yield row
                 if finished:
                     return
                 list(conn.notifies(timeout=poll, stop_after=1))

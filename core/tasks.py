@@ -251,11 +251,12 @@ def dependencies(conn, tid):
     return row[0], row[1]
 
 
-def logs(conn, tid, after=0, limit=None):
-    """[(id, line)] of a task's log after line id `after`, oldest first."""
+def logs(conn, tid, after=0, limit=None, detailed=False):
+    """[(id, line)] of a task's log after line id `after`, oldest first; `detailed`:
+    [(id, line, time written, source)] (see log.source)."""
     return conn.execute(
-        "select id, line from jobconsole.log where task_id = %s and id > %s order by id "
-        "limit %s", (tid, after, limit)).fetchall()
+        f"select id, line{', ts, source' if detailed else ''} from jobconsole.log "
+        "where task_id = %s and id > %s order by id limit %s", (tid, after, limit)).fetchall()
 
 
 def vacuum(conn, days):
@@ -277,7 +278,8 @@ NULLABLE = ("owner", "started", "finished", "worker_id")
 
 # What a view's filter text is searched in.
 _SEARCHED = ("(id::text || ' ' || status || ' ' || operation || ' ' || domain || ' ' "
-             "|| coalesce(owner, '') || ' ' || coalesce(workflow, ''))")
+             "|| coalesce(owner, '') || ' ' || coalesce(workflow, '') || ' ' "
+             "|| coalesce(metadata->>'category', ''))")
 
 
 def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
@@ -285,7 +287,7 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
                before=None, newest=None):
     """TaskSummary of the tasks with these column values, newest first (or sorted by `sort`), at most
     `limit`. `text` is a view's filter: a substring of id, status, operation, domain,
-    owner or workflow, a leading '!' inverting it. `before` is the keyset cursor (an
+    owner, workflow or category (myjobs'), a leading '!' inverting it. `before` is the keyset cursor (an
     id: the page after it); with `newest`, only the tasks with the `newest` highest ids
     are searched (a view's widening search)."""
     if status is not None and status not in TASK_STATUSES:

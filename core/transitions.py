@@ -202,10 +202,11 @@ with me as (
 select * from claimed where (select count(*) from told) >= 0   -- runs told
 """
 
-# Log lines of running tasks, as three parallel arrays.
-_LOG_ROWS = """insert into jobconsole.log (task_id, ts, line)
-    select u.task, to_timestamp(u.t), u.l
-    from unnest(%(log_tasks)s::bigint[], %(ts)s::float8[], %(lines)s::text[]) as u(task, t, l)"""
+# Log lines of running tasks, as four parallel arrays.
+_LOG_ROWS = """insert into jobconsole.log (task_id, ts, line, source)
+    select u.task, to_timestamp(u.t), u.l, u.s
+    from unnest(%(log_tasks)s::bigint[], %(ts)s::float8[], %(lines)s::text[],
+                %(sources)s::text[]) as u(task, t, l, s)"""
 
 # (no transition) log lines a running task wrote, streamed while it runs.
 INSERT_LOG = _LOG_ROWS

@@ -52,6 +52,7 @@ import collections
 import contextlib
 import ctypes
 import inspect
+import json
 import os
 import select
 import signal
@@ -63,7 +64,7 @@ import traceback
 import psutil
 import psycopg
 
-from . import capture, db, records, registry, shipped, tasks, transitions
+from . import capture, db, hosts, records, registry, shipped, tasks, tmux, transitions
 from .errors import DatabaseUnavailable
 from .limits import cap_traceback
 from .runtime import LogBuffer, TaskRun, storable
@@ -84,9 +85,11 @@ _MAKE_DURABLE = "select set_config('synchronous_commit', 'on', true), txid_curre
 
 
 class Worker:
-    def __init__(self, worker_id, dsn, timing=None):
+    def __init__(self, worker_id, dsn, timing=None, monitor=None, echo=False):
         self.id = worker_id
         self.dsn = dsn
+        self.monitor = monitor     # (pid, start) of a monitor that is not its parent
+        self.echo = echo           # tell its terminal what runs (a tmux window)
         self.timing = timing or Timing.from_env()
         self.buffer = LogBuffer()
         self.flush_lock = threading.Lock()   # the log's order: companion vs final flush
@@ -219,11 +222,15 @@ class Worker:
         companion = self.companion
         if companion is not None and companion.failing and self.busy_since is not None and \
                 time.monotonic() - companion.last_beat > self.timing.stale / 2:
-            fence(f"worker {self.id}: no heartbeat recorded for "
+            self.fence(f"worker {self.id}: no heartbeat recorded for "
                   f"{time.monotonic() - companion.last_beat:.1f} s while running task "
                   f"{self.buffer.task_id}")
 
     companion = None
+    ended = False     # its companion stops too (a worker in a process that goes on)
+
+    def fence(self, why):
+        fence(why)
 
     def load_operations(self):
         paths = [r[0] for r in self.conn.execute(
@@ -337,7 +344,7 @@ class Worker:
         """One step statement; the caller holds flush_lock."""
         conn = self.conn
         results, self.results = self.results, []
-        log_tasks, ts, lines = self.buffer.take_all()
+        logged = self.buffer.take_all()
         try:
             write_state(conn, *self.buffer.take_state())   # usually nothing to write
             params = dict(
@@ -345,24 +352,21 @@ class Worker:
                 ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
                 outputs=[r["output"] for r in results],
                 raws=[r["raw_output"] for r in results], kinds=[r["kind"] for r in results],
-                tracebacks=[r["traceback"] for r in results],
-                log_tasks=log_tasks, ts=ts, lines=lines,
+                tracebacks=[r["traceback"] for r in results], **logged._asdict(),
                 notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
             alive, started, _ = conn.execute(
-                transitions.STEP_LOGGED if lines else transitions.STEP, params).fetchone()
+                transitions.STEP_LOGGED if logged.lines else transitions.STEP,
+                params).fetchone()
         except BaseException:
             # not recorded: the next step records them, whichever thread makes it
             self.results[:0] = results
-            self.buffer.put_back(log_tasks, ts, lines)
+            self.buffer.put_back(logged)
             raise
         self.current = current
-        if results or next_ids or lines:
+        if results or next_ids or logged.lines:
             # kept for a new session to record again, should the server lose this
             # commit; a replay logs only the lines of the tasks it finishes
-            finished = set(params["ids"])
-            kept = [(t, at, line) for t, at, line in zip(log_tasks, ts, lines) if t in finished]
-            params.update(log_tasks=[k[0] for k in kept], ts=[k[1] for k in kept],
-                          lines=[k[2] for k in kept])
+            params.update(logged.only(set(params["ids"]))._asdict())
             self.unconfirmed.append(params)
         return alive, set(started)
 
@@ -397,6 +401,8 @@ class Worker:
         capture.settle()     # what was written before it is not its own
         self.buffer.task_id = tid
         self.busy_since = started = time.monotonic()
+        if self.echo:
+            say(f"task {tid} ({operation}): running")
         try:
             if action_id is None:
                 registry.lookup(operation, self.domain).func(run)
@@ -411,6 +417,8 @@ class Worker:
             self.average = 0.8 * self.average + 0.2 * took
             if took > QUICK:
                 self.ahead = 1
+        if self.echo:
+            say(f"task {tid}: {status} in {took:.3g} s")
         output, raw_output = run.result()
         return dict(id=tid, status=status, output=output, raw_output=raw_output, kind=kind,
                     traceback=tb)
@@ -506,7 +514,7 @@ class Companion(threading.Thread):
     def run(self):
         # A companion that died would silently stop the heartbeats and the log: so it
         # reports to the monitor's log (not a task's) and carries on.
-        while True:
+        while not self.worker.ended:
             try:
                 self.beat_forever()
             except Exception as exc:
@@ -517,7 +525,7 @@ class Companion(threading.Thread):
         w = self.worker
         next_beat = next_flush = 0.0
         pointed = None
-        while True:
+        while not w.ended:
             if os.getppid() != self.parent:   # the monitor is gone (belt and braces)
                 os._exit(1)
             w.check_lease()
@@ -537,6 +545,9 @@ class Companion(threading.Thread):
                         pointed = tid
                 if now >= next_beat:
                     next_beat = now + w.timing.heartbeat
+                    if w.monitor and not hosts.alive(*w.monitor):
+                        # not its parent (a tmux window's worker): no signal says so
+                        w.fence(f"worker {w.id}: its monitor (pid {w.monitor[0]}) is gone")
                     self.beat()
             except psycopg.OperationalError:
                 self.failing = True
@@ -554,21 +565,21 @@ class Companion(threading.Thread):
         if row is None or (row[1] != "running" and not w.exiting):
             # declared dead by another monitor (this host was silent): its tasks may
             # already run elsewhere
-            fence(f"worker {w.id} was declared {row[1] if row else 'gone'}")
+            w.fence(f"worker {w.id} was declared {row[1] if row else 'gone'}")
+            return
         if row[0] and w.stop_reason is None:
             w.stop_reason = "shut down on request"
 
     def flush(self):
         w = self.worker
         with w.flush_lock:
-            tasks, ts, lines = w.buffer.take_all()
+            logged = w.buffer.take_all()
             try:
-                if lines:
-                    w.conn.execute(transitions.INSERT_LOG,
-                                   dict(log_tasks=tasks, ts=ts, lines=lines))
+                if logged.lines:
+                    w.conn.execute(transitions.INSERT_LOG, logged._asdict())
                 write_state(w.conn, *w.buffer.take_state())
             except BaseException:
-                w.buffer.put_back(tasks, ts, lines)
+                w.buffer.put_back(logged)
                 raise
 
 
@@ -611,14 +622,29 @@ def _die_with_parent():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     worker_id = int(argv[0])
-    _die_with_parent()
-    if os.environ.get("JOBCONSOLE_MONITOR_PID") and \
-            os.getppid() != int(os.environ["JOBCONSOLE_MONITOR_PID"]):
-        sys.exit(1)   # the monitor died before we could ask to die with it
-    worker = Worker(worker_id, os.environ[db.ENV_DSN])
+    monitor = None
+    if tmux.ENV_FILE in os.environ:     # its monitor's settings (see tmux.Window)
+        env_file = os.environ.pop(tmux.ENV_FILE)
+        with open(env_file) as file:
+            os.environ.update(json.load(file))
+        os.unlink(env_file)
+    in_tmux = os.environ.get("JOBCONSOLE_WORKER_KIND") == "tmux"
+    if in_tmux:
+        # a child of the tmux server: its companion watches the monitor instead
+        started = os.environ.get("JOBCONSOLE_MONITOR_STARTED", "None")
+        monitor = (int(os.environ["JOBCONSOLE_MONITOR_PID"]),
+                   None if started == "None" else float(started))
+        if not hosts.alive(*monitor):
+            sys.exit(1)
+    else:
+        _die_with_parent()
+        if os.environ.get("JOBCONSOLE_MONITOR_PID") and \
+                os.getppid() != int(os.environ["JOBCONSOLE_MONITOR_PID"]):
+            sys.exit(1)   # the monitor died before we could ask to die with it
+    worker = Worker(worker_id, os.environ[db.ENV_DSN], monitor=monitor, echo=in_tmux)
     # whatever the task's capturelogs: raw output on the operator's terminal can
     # retitle it, write its clipboard, clear it
-    capture.start(worker.buffer, f"worker {worker_id}")
+    capture.start(worker.buffer, f"worker {worker_id}", echo=in_tmux)
     try:
         reason = worker.run()
     except KeyboardInterrupt:

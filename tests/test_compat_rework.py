@@ -2,6 +2,7 @@
 import lines changed, its command lines take the database URI where rework does, and
 its API takes a SQLAlchemy engine or URL as the database."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -89,7 +90,11 @@ def test_the_quick_start_runs_with_only_its_imports_changed(dsn, tmp_path):
         assert tasks.returncode == 0 and tasks.stdout.count("done") == 2
         first = min(t.id for t in api.list_tasks(dsn))
         log = rework("log-task", uri, str(first))
-        assert "I am running" in log.stdout and "I am done" in log.stdout
+        assert log.stdout.splitlines() == ["I am running", "I am done"]
+        log = rework("log-task", uri, str(first), "--prefix")
+        assert [re.sub(r"\d", "0", line) for line in log.stdout.splitlines()] == [
+            "stdout:INFO: 0000-00-00 00:00:00: I am running",
+            "stdout:INFO: 0000-00-00 00:00:00: I am done"]
         workers = rework("list-workers", uri)
         assert workers.returncode == 0 and "running" in workers.stdout
     finally:

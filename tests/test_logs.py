@@ -1,4 +1,5 @@
 """Task logs: what is captured, how it is stored, how it is shown, following live."""
+import re
 import threading
 
 from helpers import wait_for
@@ -16,6 +17,28 @@ def test_print_stderr_and_logging_are_captured_in_order(dsn, start_monitor):
     assert task.state == "done"
     assert [line for _, line in task.logs()] == [
         "one", "two", "to stderr", "INFO chatty: through logging", "no newline at the end"]
+
+
+def test_each_line_knows_its_source_when_the_worker_does(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "chatty", {"lines": ["one"]}).join(timeout=30)
+    assert [(line, source) for _, line, _, source in task.logs(detailed=True)] == [
+        ("one", "stdout:INFO"), ("to stderr", "stderr:ERROR"),
+        ("INFO chatty: through logging", "chatty:INFO"),
+        ("no newline at the end", "stdout:INFO")]
+
+
+def test_log_task_prefix_prints_reworks_line_prefix(dsn, start_monitor):
+    from test_cli import jc
+    start_monitor()
+    task = api.schedule(dsn, "chatty", {"lines": ["[b]one[/b]"]}).join(timeout=30)
+    code, out, _ = jc(dsn, "log-task", str(task.id), "--prefix")
+    assert code == 0
+    assert [re.sub(r"\d", "0", line) for line in out.splitlines()] == [
+        "stdout:INFO: 0000-00-00 00:00:00: [b]one[/b]",
+        "stderr:ERROR: 0000-00-00 00:00:00: to stderr",
+        "chatty:INFO: 0000-00-00 00:00:00: through logging",
+        "stdout:INFO: 0000-00-00 00:00:00: no newline at the end"]
 
 
 def test_log_lines_are_stored_as_written(dsn, start_monitor):

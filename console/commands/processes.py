@@ -22,9 +22,14 @@ from .common import json_option, output
 @click.option("--allow-shipped-code", is_flag=True,
               help="Also run functions shipped as their source (myjobs' jobs): whatever "
                    "anyone who can write to the database stored.")
+@click.option("--label", default="", help="Run beside this host's other monitors of the "
+              "domain: each needs its own label.")
+@click.option("--tmux", metavar="SESSION", help="Run each worker in a window of this tmux "
+              "session, where you can attach and watch it.")
+@click.option("--tmux-socket", metavar="NAME", help="The tmux server to use (tmux -L NAME).")
 @click.pass_obj
 def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem,
-            allow_shipped_code):
+            allow_shipped_code, label, tmux, tmux_socket):
     """Run a monitor for a domain in the foreground (Ctrl-C or SIGTERM stops it)."""
     if workers is not None and (min_workers is not None or max_workers is not None):
         raise BadInput("give --workers, or --min-workers/--max-workers, not both")
@@ -34,7 +39,8 @@ def monitor(dsn, domain, workers, min_workers, max_workers, max_runs, max_mem,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     sys.exit(api.run_monitor(dsn, domain, min_workers=min_workers, max_workers=max_workers,
                              max_runs=max_runs, max_mem=max_mem,
-                             allow_shipped_code=allow_shipped_code))
+                             allow_shipped_code=allow_shipped_code, label=label, tmux=tmux,
+                             tmux_socket=tmux_socket))
 
 
 @click.command("list-monitors")

@@ -93,13 +93,28 @@ def show_workflow(dsn, name, as_json):
 @click.command("log-task")
 @click.argument("task_id", type=int)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing until the task finishes.")
+@click.option("--prefix", is_flag=True,
+              help="Start each line with its source, level and time, as rework prints it.")
 @click.pass_obj
-def log_task(dsn, task_id, follow):
+def log_task(dsn, task_id, follow, prefix):
     """Print a task's log."""
     task = api.get_task(dsn, task_id)
-    lines = task.follow() if follow else task.logs()
-    for _, line in lines:
-        click.echo(api.sanitize(line))
+    rows = task.follow(detailed=prefix) if follow else task.logs(detailed=prefix)
+    for row in rows:
+        click.echo(api.sanitize(rework_line(*row[1:]) if prefix else row[1]))
+
+
+def rework_line(line, ts, source):
+    """`stdout:INFO: 2018-11-28 16:08:27: I am running`: rework's log line. A logging
+    record's line is stored with its level and logger in front: rework has them in the
+    prefix instead. What reached the worker's stdout or stderr unseen by capturelogs
+    has no known source: shown as stdout, where rework's print goes."""
+    source = source or "stdout:INFO"
+    name, _, level = source.rpartition(":")
+    ours = f"{level} {name}: "
+    if name not in ("stdout", "stderr") and line.startswith(ours):
+        line = line[len(ours):]
+    return f"{source}: {ts.astimezone():%Y-%m-%d %H:%M:%S}: {line}"
 
 
 @click.command("abort-task")

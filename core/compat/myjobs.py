@@ -12,6 +12,7 @@ the embedded server, unless `use(dsn)` names another.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import time
@@ -20,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from .. import actions, checks, db, hosts, shipped, tasks
+from .. import actions, checks, db, hosts, inprocess, shipped, tasks, tmux
 from ..detached import start_detached_monitor
 from ..errors import BadInput, NotFound
 from ..records import FINISHED, TaskInfo
@@ -28,7 +29,9 @@ from ..registry import check_seconds
 from ..task import Task
 
 __all__ = ["schedule", "wait", "results", "jobs", "model_job", "Job", "JobError",
-           "workers_subprocess_start", "workers_stop", "stop", "use", "STATES", "ERROR_CATS"]
+           "workers_subprocess_start", "worker_tmux_start", "workers_tmux_start",
+           "worker_inprocess_start", "worker_start", "find", "workers_stop", "stop", "use",
+           "STATES", "ERROR_CATS"]
 
 # a task's status and error kind in myjobs' words
 STATES = {"waiting": "NEW", "queued": "NEW", "running": "RUNNING", "aborting": "RUNNING",
@@ -38,6 +41,8 @@ ERROR_CATS = {None: "NA", "error": "ERROR", "timeout": "TIMEOUT", "crash": "CRAS
 
 _dsn: str | None = None
 _started: list[int] = []        # pids of the monitors this process started
+_count = itertools.count(1)     # each of them has a label of its own (so any number of
+                                # processes may start workers on one host)
 
 
 def use(dsn: Any) -> None:
@@ -274,8 +279,44 @@ def workers_subprocess_start(nr_min: int = 1, nr_max: int = 10) -> int:
     checks.count("nr_max", nr_max, 1, 1000)
     if nr_min > nr_max:
         raise BadInput(f"nr_min ({nr_min}) must not be more than nr_max ({nr_max})")
-    pid, _ = start_detached_monitor(_database(), min_workers=nr_min, max_workers=nr_max,
-                                    extra=("--allow-shipped-code",))
+    return _start(min_workers=nr_min, max_workers=nr_max)
+
+
+def worker_tmux_start(socket: str | None = None) -> int:
+    """Start one worker in a window of the tmux session `jobconsole`, supervised by a
+    detached monitor; returns the monitor's pid. `tmux attach -t jobconsole` shows
+    the jobs it runs. `socket` (tmux -L; default $JOBCONSOLE_TMUX_SOCKET, else tmux's
+    own server) picks the tmux server."""
+    return workers_tmux_start(1, socket)
+
+
+def workers_tmux_start(nr: int = 4, socket: str | None = None) -> int:
+    """Start `nr` workers, each in a window of the tmux session `jobconsole`."""
+    checks.count("nr", nr, 1, 1000)
+    socket = socket or os.environ.get("JOBCONSOLE_TMUX_SOCKET") or None
+    if socket is not None:
+        checks.label("the tmux socket", socket)
+    tmux.check_installed()
+    return _start(workers=nr, extra=("--tmux", tmux.SESSION) +
+                  (("--tmux-socket", socket) if socket else ()))
+
+
+def worker_inprocess_start() -> int:
+    """Run the queued jobs in this process, one at a time, and return when none is
+    left (how many ran). For tests and debugging: a timeout or a halt takes effect
+    only when the running job returns, as nothing may kill this process."""
+    return inprocess.run_queued(_database())
+
+
+worker_start = worker_inprocess_start      # myjobs' older name
+
+
+def _start(extra: tuple[str, ...] = (), workers: int | None = None,
+           min_workers: int | None = None, max_workers: int | None = None) -> int:
+    pid, _ = start_detached_monitor(
+        _database(), label=f"myjobs-{os.getpid()}-{next(_count)}", workers=workers,
+        min_workers=min_workers, max_workers=max_workers,
+        extra=("--allow-shipped-code",) + extra)
     _started.append(pid)
     return pid
 
