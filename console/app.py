@@ -38,6 +38,7 @@ _DONE = {
     "relaunch": "task {} relaunched as {}",
     "delete": "task {} deleted",
     "kill_worker": "worker {} will be killed",
+    "shutdown_worker": "worker {} will stop after its current task",
     "stop_monitor": "monitor {} asked to stop",
     "run_schedule": "schedule {} queued task {}",
     "pause_schedule": "schedule {} paused",

@@ -67,6 +67,9 @@ class Source:
     def kill_worker(self, wid):
         api.kill_worker(self.dsn, wid)
 
+    def shutdown_worker(self, wid):
+        api.shutdown_worker(self.dsn, wid)
+
     def stop_monitor(self, mid):
         api.shutdown_monitor(self.dsn, mid)
 

@@ -184,6 +184,27 @@ async def test_views_switch_with_number_keys_and_help_lists_the_keys(dsn, start_
         assert isinstance(app.screen, TasksView)
 
 
+async def test_a_worker_shows_its_kind_opens_its_task_and_halts_after_it(dsn, start_monitor):
+    mon = start_monitor("--workers", "1")
+    first = mon.workers()[0]
+    task = api.schedule(dsn, "sleep", 1.5)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await until(pilot, lambda: [r[5:8] for r in rows(app)] ==
+                    [["subprocess", "running", str(task.id)]], 10, "the worker running the task")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen)
+                    and app.screen.task_id == task.id, 5, "its task screen")
+        await pilot.press("escape")
+        await pilot.press("h", "y")
+        await until(pilot, lambda: not alive(first.pid), 10, "the worker to halt")
+    # it halted after its task, which ended well
+    assert api.get_task(dsn, task.id).join(timeout=10).state == "done"
+    assert [w.reason for w in api.list_workers(dsn, all=True) if w.id == first.id] == \
+        ["shut down on request"]
+
+
 async def test_kill_worker_and_stop_monitor_from_their_views(dsn, start_monitor):
     mon = start_monitor("--workers", "1")
     first = mon.workers()[0]

@@ -12,16 +12,18 @@ class WorkersView(TableView):
     BINDINGS = [
         Binding("enter", "open", "Open task", id="workers.open"),
         Binding("k", "kill_worker", "Kill", id="workers.kill_worker"),
+        Binding("h", "shutdown_worker", "Halt", id="workers.shutdown_worker"),
     ]
+    _TASK = [c.key for c in columns.WORKERS].index("task")
 
     def fetch(self):
         return [w for w in self.app.source.workers()
-                if self.matches(w.id, w.host, w.domain, w.status, w.pid, w.task_id)]
+                if self.matches(w.id, w.host, w.domain, w.status, w.pid, w.task_id, w.kind)]
 
     def action_open(self):
         key = self.table.current_key
         worker = key and self.table.get_row(key)
-        task = worker and str(worker[6])
+        task = worker and str(worker[self._TASK])
         if task:
             from ..task_screen import TaskScreen
             self.app.push_screen(TaskScreen(int(task)))
@@ -31,6 +33,12 @@ class WorkersView(TableView):
         if key:
             self.app.confirm_then(f"Kill worker {key}? Its task fails as a crash.",
                                   "kill_worker", [int(key)])
+
+    def action_shutdown_worker(self):
+        key = self.table.current_key
+        if key:
+            self.app.confirm_then(f"Halt worker {key} after its current task?",
+                                  "shutdown_worker", [int(key)])
 
 
 class MonitorsView(TableView):
