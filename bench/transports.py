@@ -9,8 +9,9 @@ guest) are the machine's; the bench uses its own queue names and deletes them af
 
 For each transport:
   submit   --submit-n payloads one by one with transport.submit_task, against the raw client
-           doing the same on the same server: an INSERT into jobconsole.payload, a
-           write + fsync + rename, an RPUSH, a confirmed persistent publish;
+           doing the same on the same server (an INSERT into jobconsole.payload, a write +
+           fsync + rename, an RPUSH, a confirmed persistent publish), in alternating
+           slices, so that drift in fsync times or a neighbour's load falls on both;
   process  an `asynctask-workers` daemon with W workers is started with N payloads
            waiting (put there in bulk) and drains them: each becomes a task, run by a
            no-op worker; its rate is N / (last task finished - the daemon's start);
@@ -42,26 +43,37 @@ REDIS = "redis://127.0.0.1:6379?db=15"
 AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
-def timed(n, submit):
-    """Payloads per second of `submit(i)` called n times."""
-    start = time.perf_counter()
-    for i in range(n):
-        submit(i)
-    return n / (time.perf_counter() - start)
+def interleaved(n, ours, raw, slices=6):
+    """(payloads/s of `ours(i)`, of `raw(i)`), each called n times, in alternating slices:
+    a disk's fsync times and a neighbour's load drift, and would otherwise fall on one."""
+    took = [0.0, 0.0]
+    step = max(1, n // slices)
+    for start in range(0, n, step):
+        for which in ((0, 1) if start // step % 2 == 0 else (1, 0)):
+            push = (ours, raw)[which]
+            began = time.perf_counter()
+            for i in range(start, min(n, start + step)):
+                push(i)
+            took[which] += time.perf_counter() - began
+    return n / took[0], n / took[1]
 
 
-# -- the raw clients, each doing one transport's push by hand ---------------------------
+# -- the raw clients, each doing one transport's push by hand: (push, clean up) ----------
 
-def raw_pgsql(dsn, n):
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        rate = timed(n, lambda i: conn.execute(
-            "insert into jobconsole.payload (queue, payload) values (%s, %s::jsonb)",
-            (QUEUE + "_raw", json.dumps({"n": i}))))
-        conn.execute("delete from jobconsole.payload")
-    return rate
+def raw_pgsql(dsn):
+    conn = psycopg.connect(dsn, autocommit=True)
+
+    def push(i):
+        conn.execute("insert into jobconsole.payload (queue, payload) values (%s, %s::jsonb)",
+                     (QUEUE + "_raw", json.dumps({"n": i})))
+
+    def clean():
+        conn.execute("delete from jobconsole.payload where queue = %s", (QUEUE + "_raw",))
+        conn.close()
+    return push, clean
 
 
-def raw_filesys(root, n):
+def raw_filesys(root):
     folder = Path(root) / "raw"
     folder.mkdir(parents=True)
 
@@ -72,19 +84,17 @@ def raw_filesys(root, n):
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, folder / f"{i}.json")
-    return timed(n, push)
+    return push, lambda: None
 
 
-def raw_redis(n):
+def raw_redis():
     import redis
     r = redis.Redis.from_url(REDIS)
     key = f"asynctask_{QUEUE}_raw"
-    rate = timed(n, lambda i: r.rpush(key, json.dumps({"n": i})))
-    r.delete(key)
-    return rate
+    return (lambda i: r.rpush(key, json.dumps({"n": i}))), (lambda: r.delete(key))
 
 
-def raw_amqp(n):
+def raw_amqp():
     import pika
     conn = pika.BlockingConnection(pika.URLParameters(AMQP))
     ch = conn.channel()
@@ -94,12 +104,16 @@ def raw_amqp(n):
     ch.queue_declare(name, durable=True)
     ch.queue_bind(name, name, routing_key=name)
     props = pika.BasicProperties(content_type="application/json", delivery_mode=2)
-    rate = timed(n, lambda i: ch.basic_publish(name, name, json.dumps({"n": i}).encode(),
-                                               mandatory=True, properties=props))
-    ch.queue_delete(name)
-    ch.exchange_delete(name)
-    conn.close()
-    return rate
+
+    def push(i):
+        ch.basic_publish(name, name, json.dumps({"n": i}).encode(), mandatory=True,
+                         properties=props)
+
+    def clean():
+        ch.queue_delete(name)
+        ch.exchange_delete(name)
+        conn.close()
+    return push, clean
 
 
 def bulk(kind, uri, n, dsn):
@@ -204,10 +218,14 @@ def main():
         for kind in kinds:
             transport = api.transport(dsn, uris[kind])
             n = args.submit_n
-            submit = timed(n, lambda i: transport.submit_task(QUEUE + "_sub", {"n": i}))
-            raw = {"pgsql": lambda: raw_pgsql(dsn, n),
-                   "filesys": lambda: raw_filesys(scratch.name, n),
-                   "redis": lambda: raw_redis(n), "amqp": lambda: raw_amqp(n)}[kind]()
+            push, clean = {"pgsql": lambda: raw_pgsql(dsn),
+                           "filesys": lambda: raw_filesys(scratch.name),
+                           "redis": raw_redis, "amqp": raw_amqp}[kind]()
+            try:
+                submit, raw = interleaved(
+                    n, lambda i: transport.submit_task(QUEUE + "_sub", {"n": i}), push)
+            finally:
+                clean()
             while transport.get_task(QUEUE + "_sub") is not None:
                 pass
             process = transport_rate(dsn, kind, uris[kind], args.n, args.workers)

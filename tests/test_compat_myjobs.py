@@ -115,6 +115,17 @@ def test_jobs_are_found_by_name_and_category(workers):
     assert myjobs.jobs.get(a.id).result == 3
 
 
+def test_a_jobs_category_is_shown_and_matched_by_the_filter(dsn):
+    from jobconsole.console import columns
+    job = schedule(addition, 1, 2, category="sums")
+    schedule(funcs.talk, 1, category="chatter")
+    [found] = api.list_tasks(dsn, text="sums")
+    assert found.id == job.id
+    [shown] = [c for c in columns.TASKS if c.key == "category"]
+    assert shown.text(found) == "sums"
+    assert [t.id for t in api.list_tasks(dsn, text="!chatter")] == [job.id]
+
+
 def test_a_jobs_output_goes_to_its_task_log(workers, dsn):
     job = schedule(funcs.talk, 7, wait=True, die=True)
     lines = [line for _, line in api.get_task(dsn, job.id).logs()]
