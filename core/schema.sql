@@ -1,4 +1,4 @@
--- jobconsole schema, version 18
+-- jobconsole schema, version 19
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -633,3 +633,22 @@ end $$;
 create trigger payload_taken after delete on jobconsole.payload
     referencing old table as old_rows
     for each statement execute function jobconsole.notify_payload_taken();
+
+-- Tethys' jobs (jobconsole.compat.tethys): what Tethys knows of a job that its task does
+-- not. A job saved but not executed is a task held 'waiting' (no start time, nothing it
+-- depends on: no monitor promotes it) until execute releases it.
+create table jobconsole.tethys_job (
+    id bigint primary key references jobconsole.task (id) on delete cascade,
+    label text not null,                -- the app whose job it is (its package name)
+    name text not null,                 -- unique in its app
+    username text not null,
+    job_type text not null,
+    description text not null default '',
+    workspace text not null,
+    extended_properties jsonb not null default '{}',
+    attributes jsonb not null default '{}',   -- the type's own (BASIC: operation, input)
+    created timestamptz not null default now(),
+    executed timestamptz,
+    unique (label, name)
+);
+create index tethys_job_user on jobconsole.tethys_job (label, username);

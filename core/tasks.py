@@ -98,7 +98,7 @@ def encode_inputs(inputs, raw=False):
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
            backoff=None, retry_on=None, depends_on=(), workflow=None, fired=None,
-           action_id=None):
+           action_id=None, held=False):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
@@ -106,7 +106,8 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     second query find out why. `fired` is (schedule id, fire time) for a schedule's
     task: if that fire time already has its task, nothing is inserted and [] returned.
     With `action_id`, the one task runs that shipped function, and `operation` is only
-    its name.
+    its name. `held`: the tasks wait until `release_held` (with no start time and no
+    dependencies: nothing else promotes them).
     """
     json_inputs, raw_inputs = encode_inputs(inputs, raw)
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
@@ -126,7 +127,7 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,
                   delay=delay, backoff=backoff,
-                  retry_on=list(retry_on) if retry_on is not None else None, blocked=False,
+                  retry_on=list(retry_on) if retry_on is not None else None, blocked=held,
                   workflow=workflow,
                   schedule_id=fired[0] if fired else None, fire_time=fired[1] if fired else None,
                   action_id=action_id)
@@ -141,7 +142,7 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
             missing = [p for p in parents if p not in states]
             if missing:
                 raise NotFound(f"no task {', '.join(map(str, missing))} to depend on")
-            params["blocked"] = any(s != "done" for s in states.values())
+            params["blocked"] = held or any(s != "done" for s in states.values())
             ids = _insert(conn, operation, domain, host, params, json_inputs, raw_inputs)
             conn.execute(
                 "insert into jobconsole.dependency (task_id, depends_on) "
@@ -233,6 +234,11 @@ def relaunch(conn, tid):
     if row is None:
         raise NotFound(f"no task {tid}")
     return row[0]
+
+
+def release_held(conn, tid):
+    """Queue a task inserted held; False if it was not waiting so (released already)."""
+    return conn.execute(transitions.RELEASE_HELD, (tid,)).fetchone() is not None
 
 
 def delete(conn, tid):

@@ -155,6 +155,16 @@ update jobconsole.task set status = 'queued' where id in (
     for update skip locked)
 """
 
+# waiting (held: no start time, nothing it depends on) -> queued: a task made to wait
+# for its owner's word (`tasks.insert(held=True)`: a Tethys job saved, not executed) is
+# released. The update trigger wakes the workers of its domain.
+RELEASE_HELD = """
+update jobconsole.task t set status = 'queued'
+where id = %s and status = 'waiting' and run_at is null
+  and not exists (select from jobconsole.dependency d where d.task_id = t.id)
+returning id
+"""
+
 # -- a caller's abort -----------------------------------------------------------------
 
 # waiting | queued | running not started (in a worker's hand) -> aborted, at once: it

@@ -1,0 +1,340 @@
+"""Tethys' Jobs API on jobconsole: a job manager per app, jobs per user, read in
+Tethys' words (docs/architecture.md; README "Coming from Tethys").
+
+    from jobconsole.compat.tethys import JobManager
+    job_manager = JobManager("my_first_app")
+    job = job_manager.create_job(name="run_1", user=request.user, job_type="BASIC",
+                                 operation="model", input={"years": 30})
+    job.execute()
+
+A job is a task (`job.id` is the task's id), so the console and the CLI show, log and
+abort it; its owner is the user's name. What Tethys knows of a job beyond its task (the
+app, the name, unique in the app, the type and the other attributes) is a row of
+jobconsole.tethys_job. A saved job that is not executed is its task held 'waiting'.
+
+Job types: BASIC runs a registered operation (`operation`, `input`) on jobconsole's own
+workers. HTCondor's types are refused: HTCondor cannot be run here, and untested code
+would be a stub.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from psycopg.errors import UniqueViolation
+
+from .. import checks, db, embedded, tasks
+from ..errors import BadInput, Conflict, NotFound
+from ..records import FINISHED
+
+__all__ = ["JobManager", "TethysJob", "JOB_TYPES", "STATUSES"]
+
+JOB_TYPES = ("BASIC",)
+_REFUSED = ("CONDOR", "CONDORJOB", "CONDORWORKFLOW")
+STATUSES = ("Pending", "Submitted", "Running", "Complete", "Error", "Aborted")
+# a task's status in Tethys' words; 'waiting' is Pending until executed
+_STATUS = {"queued": "Submitted", "running": "Running", "aborting": "Running",
+           "done": "Complete", "failed": "Error", "aborted": "Aborted"}
+_COMMON = ("description", "workspace", "extended_properties")
+_TYPE_ATTRIBUTES = {"BASIC": ("operation", "input")}
+_ORDERABLE = {"id": "j.id", "name": "j.name", "creation_time": "j.created",
+              "execute_time": "j.executed", "job_type": "j.job_type",
+              "description": "j.description", "user": "j.username"}
+_FILTERABLE = {"name": "j.name", "job_type": "j.job_type", "description": "j.description",
+               "workspace": "j.workspace"}
+
+_ROW = ("select j.id, j.label, j.name, j.username, j.job_type, j.description, j.workspace, "
+        "j.extended_properties, j.attributes, j.created, j.executed, t.status, t.started, "
+        "t.finished from jobconsole.tethys_job j join jobconsole.task t on t.id = j.id ")
+
+
+def _username(user: Any) -> str:
+    name = user if isinstance(user, str) else getattr(user, "username", None)
+    if not isinstance(name, str) or not name:
+        raise BadInput(f"user must be a user with a username, or a name, got {user!r:.60}")
+    return checks.text("user", name)
+
+
+class JobManager:
+    """The jobs of one app: `label` is the app's package name."""
+
+    def __init__(self, label: str, dsn: Any = None) -> None:
+        self.label = checks.text("label", label)
+        self._dsn = checks.dsn(dsn)
+
+    @property
+    def dsn(self) -> str:
+        return db.resolve(self._dsn)
+
+    def create_job(self, name: str, user: Any, job_type: str, **attributes: Any) -> TethysJob:
+        """A new job of this app, not saved yet: save() stores it, execute() runs it."""
+        if not isinstance(job_type, str) or job_type.upper() not in JOB_TYPES:
+            why = " (HTCondor cannot run here)" if str(job_type).upper() in _REFUSED else ""
+            raise BadInput(f"unknown job type {job_type!r}{why}: one of {', '.join(JOB_TYPES)}")
+        job = TethysJob(self, checks.text("name", name), _username(user), job_type.upper())
+        for key, value in attributes.items():
+            job.set_attribute(key, value)
+        return job
+
+    def list_jobs(self, user: Any = None, order_by: str = "id",
+                  filters: dict[str, Any] | None = None) -> list[TethysJob]:
+        """This app's jobs (that user's only, when given), ordered by `order_by` (a
+        leading '-' reverses it); `filters` are fields and the values they must equal."""
+        descending = isinstance(order_by, str) and order_by.startswith("-")
+        key = order_by[1:] if descending else order_by
+        if key not in _ORDERABLE:
+            raise BadInput(f"cannot order jobs by {order_by!r} (one of {', '.join(_ORDERABLE)})")
+        filters = dict(filters or {})
+        unknown = sorted(set(filters) - set(_FILTERABLE) - {"status", "user"})
+        if unknown:
+            raise BadInput(f"unknown filter fields {', '.join(map(repr, unknown))} (one of "
+                           f"{', '.join(sorted([*_FILTERABLE, 'status', 'user']))})")
+        where, params = ["j.label = %s"], [self.label]
+        if user is not None:
+            filters["user"] = _username(user)
+        if "user" in filters:
+            where.append("j.username = %s")
+            params.append(_username(filters.pop("user")))
+        status = filters.pop("status", None)
+        for field, value in filters.items():
+            where.append(f"{_FILTERABLE[field]} = %s")
+            params.append(value)
+        with db.pooled(self.dsn) as conn:
+            rows = conn.execute(
+                _ROW + f"where {' and '.join(where)} "
+                f"order by {_ORDERABLE[key]} {'desc' if descending else 'asc'}, j.id",
+                params).fetchall()
+        jobs = [TethysJob._from_row(self, row) for row in rows]
+        return [j for j in jobs if status is None or j._status == status]
+
+    def get_job(self, job_id: int, user: Any = None) -> TethysJob:
+        """This app's job `job_id` (that user's, when given); NotFound otherwise, saying
+        nothing of a job that is another app's or user's."""
+        jid = checks.task_id(job_id)
+        with db.pooled(self.dsn) as conn:
+            row = conn.execute(_ROW + "where j.id = %s and j.label = %s", (jid, self.label)
+                               ).fetchone()
+        if row is None or (user is not None and row[3] != _username(user)):
+            raise NotFound(f"no job {jid} in app {self.label!r}")
+        return TethysJob._from_row(self, row)
+
+    def get_job_status_callback_url(self, request: Any, job_id: int) -> str:
+        """`http://<host>/update-job-status/<job_id>/`, the host a request's (Django's
+        get_host() and is_secure()) or a base URL's."""
+        jid = checks.task_id(job_id)
+        if isinstance(request, str):
+            base = request.rstrip("/")
+            if "://" not in base:
+                base = "http://" + base
+        elif callable(getattr(request, "get_host", None)):
+            secure = getattr(request, "is_secure", None)
+            scheme = "https" if callable(secure) and secure() else "http"
+            base = f"{scheme}://{request.get_host()}"
+        else:
+            raise BadInput(f"request must be a request with get_host() or a base URL, got "
+                           f"{request!r:.60}")
+        return f"{base}/update-job-status/{jid}/"
+
+
+class TethysJob:
+    """A Tethys job. Its attributes are set with set_attribute (or as keywords of
+    create_job) until it has been executed; `status` is read afresh each time."""
+
+    def __init__(self, manager: JobManager, name: str, username: str, job_type: str) -> None:
+        self._manager = manager
+        self.id: int | None = None
+        self.name = name
+        self._username = username
+        self.job_type = job_type
+        self.description = ""
+        self.workspace: str | None = None
+        self.extended_properties: dict[str, Any] = {}
+        self._attributes: dict[str, Any] = {}
+        self._created: datetime | None = None
+        self._executed: datetime | None = None
+        self._status = "Pending"
+        self._started: datetime | None = None
+        self._finished: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"<TethysJob {self.id} {self.name!r} {self.job_type} {self._status}>"
+
+    @classmethod
+    def _from_row(cls, manager: JobManager, row: tuple[Any, ...]) -> TethysJob:
+        job = cls(manager, row[2], row[3], row[4])
+        job.id = row[0]
+        job.description, job.workspace, job.extended_properties = row[5], row[6], row[7]
+        job._attributes = dict(row[8])
+        job._read_state(row[9:])
+        return job
+
+    def _read_state(self, state: tuple[Any, ...]) -> None:
+        self._created, self._executed, status, self._started, self._finished = state
+        self._status = "Pending" if self._executed is None else \
+            _STATUS.get(status, "Submitted")
+
+    # -- attributes ----------------------------------------------------------------------
+
+    def set_attribute(self, name: str, value: Any) -> None:
+        if name in _COMMON:
+            setattr(self, name, value)
+        elif name in _TYPE_ATTRIBUTES[self.job_type]:
+            self._attributes[name] = value
+        else:
+            raise BadInput(f"{self.job_type} jobs have no attribute {name!r} (they have "
+                           f"{', '.join(_COMMON + _TYPE_ATTRIBUTES[self.job_type])})")
+
+    def __getattr__(self, name: str) -> Any:
+        # the type's own attributes read as attributes, as Tethys' do
+        attributes = self.__dict__.get("_attributes", {})
+        if name in attributes:
+            return attributes[name]
+        raise AttributeError(name)
+
+    @property
+    def user(self) -> str:
+        return self._username
+
+    @property
+    def label(self) -> str:
+        return self._manager.label
+
+    @property
+    def creation_time(self) -> datetime | None:
+        return self._created
+
+    @property
+    def execute_time(self) -> datetime | None:
+        return self._executed
+
+    @property
+    def start_time(self) -> datetime | None:
+        self._refresh()
+        return self._started
+
+    @property
+    def completion_time(self) -> datetime | None:
+        """When it ended Complete (None otherwise, as in Tethys)."""
+        return self._finished if self.status == "Complete" else None
+
+    @property
+    def status(self) -> str:
+        """Pending, Submitted, Running, Complete, Error or Aborted, as it is now."""
+        self._refresh()
+        return self._status
+
+    def _refresh(self) -> None:
+        if self.id is None:
+            return
+        with db.pooled(self._manager.dsn) as conn:
+            row = conn.execute(
+                "select j.created, j.executed, t.status, t.started, t.finished "
+                "from jobconsole.tethys_job j join jobconsole.task t on t.id = j.id "
+                "where j.id = %s", (self.id,)).fetchone()
+        if row is None:
+            raise NotFound(f"job {self.id} was deleted")
+        self._read_state(row)
+
+    # -- life ----------------------------------------------------------------------------
+
+    def save(self) -> TethysJob:
+        """Store it (status Pending: shown, not run), or store its changed attributes."""
+        self._check()
+        description = checks.text("description", self.description) if self.description else ""
+        properties = tasks.to_json_text(self.extended_properties, "extended_properties")
+        attributes = tasks.to_json_text(self._attributes, "the attributes")
+        workspace = self.workspace or str(
+            embedded.home() / "tethys" / self.label / self._username)
+        manager = self._manager
+        with db.pooled(manager.dsn) as conn:
+            try:
+                with conn.transaction():
+                    if self.id is None:
+                        [self.id] = tasks.insert(
+                            conn, self._attributes["operation"],
+                            [self._attributes.get("input")], owner=self._username,
+                            metadata={"tethys": {"app": self.label, "name": self.name,
+                                                 "job_type": self.job_type}},
+                            held=True)
+                        conn.execute(
+                            "insert into jobconsole.tethys_job (id, label, name, username, "
+                            "job_type, description, workspace, extended_properties, "
+                            "attributes) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                            (self.id, self.label, self.name, self._username, self.job_type,
+                             description, workspace, properties, attributes))
+                    else:
+                        changed = conn.execute(
+                            "update jobconsole.tethys_job set description = %s, workspace = %s, "
+                            "extended_properties = %s, attributes = %s where id = %s "
+                            "returning executed", (description, workspace, properties,
+                                                   attributes, self.id)).fetchone()
+                        if changed is None:
+                            raise NotFound(f"job {self.id} was deleted")
+                        if changed[0] is None:      # not run yet: its task takes the input
+                            conn.execute(
+                                "update jobconsole.task set input = %s::jsonb where id = %s",
+                                (tasks.to_json_text(self._attributes.get("input"), "input"),
+                                 self.id))
+            except UniqueViolation:
+                self.id = None
+                raise Conflict(f"app {self.label!r} has a job named {self.name!r} "
+                               "already") from None
+        self.workspace = workspace
+        Path(workspace).mkdir(parents=True, exist_ok=True)
+        self._refresh()
+        return self
+
+    def _check(self) -> None:
+        if not isinstance(self.extended_properties, dict):
+            raise BadInput("extended_properties must be a dict, got "
+                           f"{type(self.extended_properties).__name__}")
+        if self.workspace is not None and not isinstance(self.workspace, (str, os.PathLike)):
+            raise BadInput(f"workspace must be a path, got {self.workspace!r:.60}")
+        if self.workspace is not None:
+            self.workspace = os.fspath(self.workspace)
+        if "operation" not in self._attributes:
+            raise BadInput("a BASIC job needs an operation (a registered operation's name)")
+        checks.text("operation", self._attributes["operation"])
+
+    def execute(self) -> TethysJob:
+        """Save it, then run it: its status becomes Submitted, then Running."""
+        self.save()
+        with db.pooled(self._manager.dsn) as conn:
+            with conn.transaction():
+                released = tasks.release_held(conn, self.id)
+                if released:
+                    conn.execute("update jobconsole.tethys_job set executed = now() "
+                                 "where id = %s", (self.id,))
+        if not released:
+            raise Conflict(f"job {self.id} ({self.name}) was executed already")
+        self._refresh()
+        return self
+
+    def stop(self) -> None:
+        """Abort it: it never starts, or its worker is killed."""
+        if self.id is not None:
+            with db.pooled(self._manager.dsn) as conn:
+                if tasks.status_of(conn, self.id) not in FINISHED:
+                    tasks.abort(conn, self.id)
+
+    def delete(self) -> None:
+        """Stop it, then remove it and its log (its workspace stays)."""
+        if self.id is None:
+            return
+        from ..task import Task
+        self.stop()
+        Task(self._manager.dsn, self.id).join(timeout=60)
+        with db.pooled(self._manager.dsn) as conn:
+            tasks.delete(conn, self.id)
+        self.id = None
+
+    def get_result(self) -> Any:
+        """What it produced (the task's output), or None."""
+        if self.id is None:
+            return None
+        with db.pooled(self._manager.dsn) as conn:
+            task = tasks.get(conn, self.id)
+        return task.output
+
