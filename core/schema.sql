@@ -635,20 +635,29 @@ create trigger payload_taken after delete on jobconsole.payload
     for each statement execute function jobconsole.notify_payload_taken();
 
 -- Tethys' jobs (jobconsole.compat.tethys): what Tethys knows of a job that its task does
--- not. A job saved but not executed is a task held 'waiting' (no start time, nothing it
--- depends on: no monitor promotes it) until execute releases it.
+-- not. A job's id is its task's; a WORKFLOW has no task (its nodes' tasks share a
+-- jobconsole workflow) and draws its id from the tasks' sequence. A job saved but not
+-- executed is its task held 'waiting' (no start time, nothing it depends on: no monitor
+-- promotes it) until execute releases it.
 create table jobconsole.tethys_job (
-    id bigint primary key references jobconsole.task (id) on delete cascade,
+    id bigint primary key default nextval('jobconsole.task_id_seq'),
+    task_id bigint unique references jobconsole.task (id) on delete cascade,
+    workflow_id bigint references jobconsole.tethys_job (id) on delete cascade,  -- a node's
     label text not null,                -- the app whose job it is (its package name)
-    name text not null,                 -- unique in its app
+    name text not null,
     username text not null,
     job_type text not null,
     description text not null default '',
     workspace text not null,
     extended_properties jsonb not null default '{}',
     attributes jsonb not null default '{}',   -- the type's own (BASIC: operation, input)
+    parents text[] not null default '{}',     -- a node's parents, by name
     created timestamptz not null default now(),
-    executed timestamptz,
-    unique (label, name)
+    executed timestamptz
 );
+-- a name is unique among an app's jobs, and among a workflow's nodes
+create unique index tethys_job_name on jobconsole.tethys_job (label, name)
+    where workflow_id is null;
+create unique index tethys_job_node on jobconsole.tethys_job (workflow_id, name)
+    where workflow_id is not null;
 create index tethys_job_user on jobconsole.tethys_job (label, username);

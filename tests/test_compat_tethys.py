@@ -112,7 +112,7 @@ def test_the_status_callback_url():
     (lambda m: m.create_job("", ALICE, "BASIC"), "name must be a non-empty str"),
     (lambda m: m.create_job("x", None, "BASIC"), "user must be a user with a username"),
     (lambda m: m.create_job("x", ALICE, "BASIC", executable="a.sh"), "BASIC jobs have no attribute"),
-    (lambda m: m.create_job("x", ALICE, "BASIC").save(), "a BASIC job needs an operation"),
+    (lambda m: m.create_job("x", ALICE, "BASIC").save(), "needs an operation"),
     (lambda m: m.create_job("x", ALICE, "BASIC", operation="nope").save(), "nope"),
     (lambda m: m.list_jobs(filters={"colour": "red"}), "unknown filter fields 'colour'"),
     (lambda m: m.list_jobs(order_by="colour"), "cannot order jobs by 'colour'"),
@@ -130,3 +130,76 @@ def test_a_name_is_unique_in_its_app(manager, sql_conn):
     with pytest.raises(Conflict, match="has a job named 'same' already"):
         manager.create_job("same", "bob", "BASIC", operation="double", input=2).save()
     assert sql_conn.execute("select count(*) from jobconsole.task").fetchone() == (1,)
+
+
+def test_a_workflow_runs_its_nodes_in_order_and_a_failure_stops_the_descendants(
+        manager, dsn, start_monitor):
+    from jobconsole.compat.tethys import WorkflowJobNode
+    wf = manager.create_job("nightly", ALICE, "WORKFLOW", description="four steps")
+    a = WorkflowJobNode("a", wf, "BASIC", operation="double", input=1)
+    b = WorkflowJobNode("b", wf, "BASIC", operation="double", input=2)
+    b.add_parent(a)
+    c = WorkflowJobNode("c", wf, "BASIC", operation="fail", input=3)
+    c.add_parent(a)
+    d = WorkflowJobNode("d", wf, "BASIC", operation="double", input=4)
+    d.add_parent(c)
+    wf.save()
+    assert wf.status == "Pending"
+    assert {t.status for t in api.list_tasks(dsn)} == {"waiting"}
+    start_monitor()
+    wf.execute()
+    wait_for(lambda: wf.status == "Various-Complete", 30, "the workflow to end")
+    assert wf.get_result() == {"a": 2, "b": 4, "c": None, "d": None}
+    assert [n.status for n in (a, b, c, d)] == ["Complete", "Complete", "Error", "Error"]
+    assert d.start_time is None              # it never ran
+    assert api.workflow(dsn, wf.jobconsole_workflow).counts == {"done": 2, "failed": 2}
+    again = manager.get_job(wf.id)
+    assert [(n.name, [p.name for p in n.parents]) for n in again.nodes] == \
+        [("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["c"])]
+    assert [j.name for j in manager.list_jobs()] == ["nightly"]     # nodes are its own
+    again.delete()
+    assert manager.list_jobs() == [] and api.list_tasks(dsn) == []
+
+
+def test_a_workflow_is_various_while_its_nodes_differ_and_stop_ends_them(
+        manager, start_monitor):
+    from jobconsole.compat.tethys import WorkflowJobNode
+    start_monitor("--workers", "2")
+    wf = manager.create_job("mixed", ALICE, "WORKFLOW")
+    slow = WorkflowJobNode("slow", wf, "BASIC", operation="sleep", input=30)
+    WorkflowJobNode("quick", wf, "BASIC", operation="double", input=1)
+    after = WorkflowJobNode("after", wf, "BASIC", operation="double", input=1)
+    after.add_parent(slow)
+    wf.execute()
+    wait_for(lambda: [n.status for n in wf.nodes] == ["Running", "Complete", "Submitted"], 30,
+             "one node done while one runs")
+    assert wf.status == "Various"
+    wf.stop()
+    wait_for(lambda: wf.status == "Various-Complete", 30, "the workflow to end")
+    assert [n.status for n in wf.nodes] == ["Aborted", "Complete", "Aborted"]
+
+
+@pytest.mark.parametrize("build, says", [
+    (lambda m, N: m.create_job("w", ALICE, "WORKFLOW"), "workflow 'w' has no node"),
+    (lambda m, N: [N("x", w := m.create_job("w", ALICE, "WORKFLOW"), "BASIC",
+                     operation="double"), N("x", w, "BASIC", operation="double")][0].workflow,
+     "two nodes named 'x'"),
+    (lambda m, N: _cycle(m, N), "form a cycle"),
+])
+def test_a_bad_workflow_is_refused_in_one_line_and_stores_nothing(manager, sql_conn,
+                                                                   build, says):
+    from jobconsole.compat.tethys import WorkflowJobNode
+    wf = build(manager, WorkflowJobNode)
+    with pytest.raises(BadInput, match=says):
+        wf.save()
+    assert sql_conn.execute("select (select count(*) from jobconsole.task), "
+                            "(select count(*) from jobconsole.tethys_job)").fetchone() == (0, 0)
+
+
+def _cycle(manager, node):
+    wf = manager.create_job("w", ALICE, "WORKFLOW")
+    a = node("a", wf, "BASIC", operation="double")
+    b = node("b", wf, "BASIC", operation="double")
+    a.add_parent(b)
+    b.add_parent(a)
+    return wf

@@ -13,8 +13,10 @@ app, the name, unique in the app, the type and the other attributes) is a row of
 jobconsole.tethys_job. A saved job that is not executed is its task held 'waiting'.
 
 Job types: BASIC runs a registered operation (`operation`, `input`) on jobconsole's own
-workers. HTCondor's types are refused: HTCondor cannot be run here, and untested code
-would be a stub.
+workers. WORKFLOW (Tethys' CONDORWORKFLOW) holds nodes (`WorkflowJobNode`), run in the
+order of their parents through jobconsole's dependencies: a node that fails fails its
+descendants, which never run. HTCondor's types are refused: HTCondor cannot be run
+here, and untested code would be a stub.
 """
 from __future__ import annotations
 
@@ -29,16 +31,19 @@ from .. import checks, db, embedded, tasks
 from ..errors import BadInput, Conflict, NotFound
 from ..records import FINISHED
 
-__all__ = ["JobManager", "TethysJob", "JOB_TYPES", "STATUSES"]
+__all__ = ["JobManager", "TethysJob", "TethysWorkflow", "WorkflowJobNode", "JOB_TYPES",
+           "STATUSES"]
 
-JOB_TYPES = ("BASIC",)
+JOB_TYPES = ("BASIC", "WORKFLOW")
+NODE_TYPES = ("BASIC",)
 _REFUSED = ("CONDOR", "CONDORJOB", "CONDORWORKFLOW")
-STATUSES = ("Pending", "Submitted", "Running", "Complete", "Error", "Aborted")
+STATUSES = ("Pending", "Submitted", "Running", "Complete", "Error", "Aborted", "Various",
+            "Various-Complete")
 # a task's status in Tethys' words; 'waiting' is Pending until executed
 _STATUS = {"queued": "Submitted", "running": "Running", "aborting": "Running",
            "done": "Complete", "failed": "Error", "aborted": "Aborted"}
 _COMMON = ("description", "workspace", "extended_properties")
-_TYPE_ATTRIBUTES = {"BASIC": ("operation", "input")}
+_TYPE_ATTRIBUTES = {"BASIC": ("operation", "input"), "WORKFLOW": ()}
 _ORDERABLE = {"id": "j.id", "name": "j.name", "creation_time": "j.created",
               "execute_time": "j.executed", "job_type": "j.job_type",
               "description": "j.description", "user": "j.username"}
@@ -46,8 +51,16 @@ _FILTERABLE = {"name": "j.name", "job_type": "j.job_type", "description": "j.des
                "workspace": "j.workspace"}
 
 _ROW = ("select j.id, j.label, j.name, j.username, j.job_type, j.description, j.workspace, "
-        "j.extended_properties, j.attributes, j.created, j.executed, t.status, t.started, "
-        "t.finished from jobconsole.tethys_job j join jobconsole.task t on t.id = j.id ")
+        "j.extended_properties, j.attributes, j.parents, " + (_STATE := (
+            "j.created, j.executed, t.status, t.started, t.finished, "
+            # a workflow's: its nodes' statuses, first start and last end
+            "(select array_agg(nt.status) from jobconsole.tethys_job n "
+            " join jobconsole.task nt on nt.id = n.task_id where n.workflow_id = j.id), "
+            "(select min(nt.started) from jobconsole.tethys_job n "
+            " join jobconsole.task nt on nt.id = n.task_id where n.workflow_id = j.id), "
+            "(select max(nt.finished) from jobconsole.tethys_job n "
+            " join jobconsole.task nt on nt.id = n.task_id where n.workflow_id = j.id) ")) +
+        "from jobconsole.tethys_job j left join jobconsole.task t on t.id = j.task_id ")
 
 
 def _username(user: Any) -> str:
@@ -73,7 +86,8 @@ class JobManager:
         if not isinstance(job_type, str) or job_type.upper() not in JOB_TYPES:
             why = " (HTCondor cannot run here)" if str(job_type).upper() in _REFUSED else ""
             raise BadInput(f"unknown job type {job_type!r}{why}: one of {', '.join(JOB_TYPES)}")
-        job = TethysJob(self, checks.text("name", name), _username(user), job_type.upper())
+        kind = TethysWorkflow if job_type.upper() == "WORKFLOW" else TethysJob
+        job = kind(self, checks.text("name", name), _username(user), job_type.upper())
         for key, value in attributes.items():
             job.set_attribute(key, value)
         return job
@@ -91,7 +105,7 @@ class JobManager:
         if unknown:
             raise BadInput(f"unknown filter fields {', '.join(map(repr, unknown))} (one of "
                            f"{', '.join(sorted([*_FILTERABLE, 'status', 'user']))})")
-        where, params = ["j.label = %s"], [self.label]
+        where, params = ["j.label = %s", "j.workflow_id is null"], [self.label]
         if user is not None:
             filters["user"] = _username(user)
         if "user" in filters:
@@ -106,7 +120,7 @@ class JobManager:
                 _ROW + f"where {' and '.join(where)} "
                 f"order by {_ORDERABLE[key]} {'desc' if descending else 'asc'}, j.id",
                 params).fetchall()
-        jobs = [TethysJob._from_row(self, row) for row in rows]
+        jobs = [_job_of_row(self, row) for row in rows]
         return [j for j in jobs if status is None or j._status == status]
 
     def get_job(self, job_id: int, user: Any = None) -> TethysJob:
@@ -118,7 +132,7 @@ class JobManager:
                                ).fetchone()
         if row is None or (user is not None and row[3] != _username(user)):
             raise NotFound(f"no job {jid} in app {self.label!r}")
-        return TethysJob._from_row(self, row)
+        return _job_of_row(self, row)
 
     def get_job_status_callback_url(self, request: Any, job_id: int) -> str:
         """`http://<host>/update-job-status/<job_id>/`, the host a request's (Django's
@@ -161,17 +175,14 @@ class TethysJob:
     def __repr__(self) -> str:
         return f"<TethysJob {self.id} {self.name!r} {self.job_type} {self._status}>"
 
-    @classmethod
-    def _from_row(cls, manager: JobManager, row: tuple[Any, ...]) -> TethysJob:
-        job = cls(manager, row[2], row[3], row[4])
-        job.id = row[0]
-        job.description, job.workspace, job.extended_properties = row[5], row[6], row[7]
-        job._attributes = dict(row[8])
-        job._read_state(row[9:])
-        return job
+    def _fill(self, row: tuple[Any, ...]) -> None:
+        self.id = row[0]
+        self.description, self.workspace, self.extended_properties = row[5], row[6], row[7]
+        self._attributes = dict(row[8])
+        self._read_state(row[10:])
 
     def _read_state(self, state: tuple[Any, ...]) -> None:
-        self._created, self._executed, status, self._started, self._finished = state
+        self._created, self._executed, status, self._started, self._finished = state[:5]
         self._status = "Pending" if self._executed is None else \
             _STATUS.get(status, "Submitted")
 
@@ -230,9 +241,9 @@ class TethysJob:
             return
         with db.pooled(self._manager.dsn) as conn:
             row = conn.execute(
-                "select j.created, j.executed, t.status, t.started, t.finished "
-                "from jobconsole.tethys_job j join jobconsole.task t on t.id = j.id "
-                "where j.id = %s", (self.id,)).fetchone()
+                f"select {_STATE} from jobconsole.tethys_job j "
+                "left join jobconsole.task t on t.id = j.task_id where j.id = %s",
+                (self.id,)).fetchone()
         if row is None:
             raise NotFound(f"job {self.id} was deleted")
         self._read_state(row)
@@ -242,49 +253,64 @@ class TethysJob:
     def save(self) -> TethysJob:
         """Store it (status Pending: shown, not run), or store its changed attributes."""
         self._check()
+        with db.pooled(self._manager.dsn) as conn:
+            try:
+                with conn.transaction():
+                    self._store_all(conn)
+            except UniqueViolation:
+                for job in self._all():
+                    if job._created is None:     # not stored before this save
+                        job.id = None
+                raise Conflict(f"app {self.label!r} has a job named {self.name!r} "
+                               "already") from None
+        Path(self.workspace or ".").mkdir(parents=True, exist_ok=True)
+        self._refresh()
+        return self
+
+    def _store_all(self, conn: Any) -> None:
+        self._store(conn, task=(self._attributes["operation"], self._attributes.get("input"),
+                                []))
+
+    def _all(self) -> list[TethysJob]:
+        return [self]
+
+    def _store(self, conn: Any, workflow: TethysWorkflow | None = None,
+               task: tuple[str, Any, list[int]] | None = None) -> None:
+        """Insert or update its row (and, with `task`, (operation, input, parents' task
+        ids), insert its task, held, if it has none yet)."""
         description = checks.text("description", self.description) if self.description else ""
         properties = tasks.to_json_text(self.extended_properties, "extended_properties")
         attributes = tasks.to_json_text(self._attributes, "the attributes")
-        workspace = self.workspace or str(
+        owner = workflow or self
+        self.workspace = self.workspace or owner.workspace or str(
             embedded.home() / "tethys" / self.label / self._username)
-        manager = self._manager
-        with db.pooled(manager.dsn) as conn:
-            try:
-                with conn.transaction():
-                    if self.id is None:
-                        [self.id] = tasks.insert(
-                            conn, self._attributes["operation"],
-                            [self._attributes.get("input")], owner=self._username,
-                            metadata={"tethys": {"app": self.label, "name": self.name,
-                                                 "job_type": self.job_type}},
-                            held=True)
-                        conn.execute(
-                            "insert into jobconsole.tethys_job (id, label, name, username, "
-                            "job_type, description, workspace, extended_properties, "
-                            "attributes) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                            (self.id, self.label, self.name, self._username, self.job_type,
-                             description, workspace, properties, attributes))
-                    else:
-                        changed = conn.execute(
-                            "update jobconsole.tethys_job set description = %s, workspace = %s, "
-                            "extended_properties = %s, attributes = %s where id = %s "
-                            "returning executed", (description, workspace, properties,
-                                                   attributes, self.id)).fetchone()
-                        if changed is None:
-                            raise NotFound(f"job {self.id} was deleted")
-                        if changed[0] is None:      # not run yet: its task takes the input
-                            conn.execute(
-                                "update jobconsole.task set input = %s::jsonb where id = %s",
-                                (tasks.to_json_text(self._attributes.get("input"), "input"),
-                                 self.id))
-            except UniqueViolation:
-                self.id = None
-                raise Conflict(f"app {self.label!r} has a job named {self.name!r} "
-                               "already") from None
-        self.workspace = workspace
-        Path(workspace).mkdir(parents=True, exist_ok=True)
-        self._refresh()
-        return self
+        if self.id is not None:
+            changed = conn.execute(
+                "update jobconsole.tethys_job set description = %s, workspace = %s, "
+                "extended_properties = %s, attributes = %s where id = %s returning executed",
+                (description, self.workspace, properties, attributes, self.id)).fetchone()
+            if changed is None:
+                raise NotFound(f"job {self.id} was deleted")
+            if changed[0] is None and task is not None:   # not run yet: it takes the input
+                conn.execute("update jobconsole.task set input = %s::jsonb where id = %s",
+                             (tasks.to_json_text(task[1], "input"), self.id))
+            return
+        task_id = None
+        if task is not None:
+            operation, input, parents = task
+            [task_id] = tasks.insert(
+                conn, operation, [input], owner=self._username, depends_on=parents,
+                workflow=workflow.jobconsole_workflow if workflow else None,
+                metadata={"tethys": {"app": self.label, "name": self.name,
+                                     "job_type": self.job_type}}, held=True)
+        self.id = conn.execute(
+            "insert into jobconsole.tethys_job (id, task_id, workflow_id, label, name, "
+            "username, job_type, description, workspace, extended_properties, attributes, "
+            "parents) values (coalesce(%s, nextval('jobconsole.task_id_seq')), %s, %s, %s, %s, "
+            "%s, %s, %s, %s, %s, %s, %s) returning id",
+            (task_id, task_id, workflow.id if workflow else None, self.label, self.name,
+             self._username, self.job_type, description, self.workspace, properties,
+             attributes, [p.name for p in getattr(self, "parents", [])])).fetchone()[0]
 
     def _check(self) -> None:
         if not isinstance(self.extended_properties, dict):
@@ -294,9 +320,11 @@ class TethysJob:
             raise BadInput(f"workspace must be a path, got {self.workspace!r:.60}")
         if self.workspace is not None:
             self.workspace = os.fspath(self.workspace)
-        if "operation" not in self._attributes:
-            raise BadInput("a BASIC job needs an operation (a registered operation's name)")
-        checks.text("operation", self._attributes["operation"])
+        if self.job_type == "BASIC":
+            if "operation" not in self._attributes:
+                raise BadInput(f"BASIC job {self.name!r} needs an operation (a registered "
+                               "operation's name)")
+            checks.text("operation", self._attributes["operation"])
 
     def execute(self) -> TethysJob:
         """Save it, then run it: its status becomes Submitted, then Running."""
@@ -306,7 +334,7 @@ class TethysJob:
                 released = tasks.release_held(conn, self.id)
                 if released:
                     conn.execute("update jobconsole.tethys_job set executed = now() "
-                                 "where id = %s", (self.id,))
+                                 "where id = %s or workflow_id = %s", (self.id, self.id))
         if not released:
             raise Conflict(f"job {self.id} ({self.name}) was executed already")
         self._refresh()
@@ -338,3 +366,169 @@ class TethysJob:
             task = tasks.get(conn, self.id)
         return task.output
 
+
+class TethysWorkflow(TethysJob):
+    """A WORKFLOW: nodes of any job type, run in the order of their parents. Its status
+    is its nodes': one they share, else 'Various' while some still run and
+    'Various-Complete' once all have ended."""
+
+    def __init__(self, manager: JobManager, name: str, username: str, job_type: str) -> None:
+        super().__init__(manager, name, username, job_type)
+        self.nodes: list[WorkflowJobNode] = []
+        self._statuses: list[str] = []
+
+    @property
+    def jobconsole_workflow(self) -> str:
+        """The jobconsole workflow its nodes' tasks share (`show-workflow NAME`)."""
+        return f"{self.label}/{self.name}"
+
+    def _fill(self, row: tuple[Any, ...]) -> None:
+        super()._fill(row)
+        with db.pooled(self._manager.dsn) as conn:
+            rows = conn.execute(_ROW + "where j.workflow_id = %s order by j.id",
+                                (self.id,)).fetchall()
+        by_name: dict[str, WorkflowJobNode] = {}
+        for node_row in rows:
+            node = WorkflowJobNode(node_row[2], self, node_row[4])
+            node._fill(node_row)
+            by_name[node.name] = node
+        for node_row in rows:
+            by_name[node_row[2]].parents = [by_name[p] for p in node_row[9]]
+
+    def _read_state(self, state: tuple[Any, ...]) -> None:
+        self._created, self._executed = state[:2]
+        statuses = [_STATUS.get(s, "Submitted") for s in state[5] or []]
+        self._started, self._finished = state[6], state[7]
+        if self._executed is None:
+            self._status = "Pending"
+        elif len(set(statuses)) == 1:
+            self._status = statuses[0]
+        elif all(s in ("Complete", "Error", "Aborted") for s in statuses):
+            self._status = "Various-Complete"
+        else:
+            self._status = "Various"
+
+    def _check(self) -> None:
+        super()._check()
+        names = [n.name for n in self.nodes]
+        if not names:
+            raise BadInput(f"workflow {self.name!r} has no node")
+        if len(set(names)) != len(names):
+            raise BadInput(f"workflow {self.name!r} has two nodes named "
+                           f"{sorted(n for n in names if names.count(n) > 1)[0]!r}")
+        for node in self.nodes:
+            node._check()
+            for parent in node.parents:
+                if parent not in self.nodes:
+                    raise BadInput(f"node {node.name!r}'s parent {parent.name!r} is not a "
+                                   f"node of workflow {self.name!r}")
+        self._in_order()
+
+    def _in_order(self) -> list[WorkflowJobNode]:
+        """Its nodes, each after its parents; a cycle is refused."""
+        done: list[WorkflowJobNode] = []
+        left = list(self.nodes)
+        while left:
+            ready = [n for n in left if all(p in done for p in n.parents)]
+            if not ready:
+                raise BadInput(f"workflow {self.name!r}: the parents of "
+                               f"{', '.join(repr(n.name) for n in left)} form a cycle")
+            done += ready
+            left = [n for n in left if n not in ready]
+        return done
+
+    def save(self) -> TethysWorkflow:
+        """Store it and its nodes (Pending: shown, not run), each node's task held and
+        depending on its parents'."""
+        super().save()
+        return self
+
+    def _store_all(self, conn: Any) -> None:
+        self._store(conn)
+        for node in self._in_order():
+            parents = [p.task_id for p in node.parents if p.task_id is not None]
+            node._store(conn, self, task=(node._attributes["operation"],
+                                          node._attributes.get("input"), parents))
+
+    def _all(self) -> list[TethysJob]:
+        return [self, *self.nodes]
+
+    def execute(self) -> TethysWorkflow:
+        """Save it, then run it: the nodes without parents start, the others once their
+        parents are Complete."""
+        self.save()
+        with db.pooled(self._manager.dsn) as conn:
+            with conn.transaction():
+                executed = conn.execute(
+                    "update jobconsole.tethys_job set executed = now() where (id = %s or "
+                    "workflow_id = %s) and executed is null returning id",
+                    (self.id, self.id)).fetchall()
+                for node in self.nodes:
+                    if not node.parents:
+                        tasks.release_held(conn, node.task_id)
+        if not executed:
+            raise Conflict(f"job {self.id} ({self.name}) was executed already")
+        self._refresh()
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def delete(self) -> None:
+        """Stop its nodes, then remove it and them."""
+        if self.id is None:
+            return
+        from ..task import Task
+        self.stop()
+        for node in self.nodes:
+            if node.task_id is not None:
+                Task(self._manager.dsn, node.task_id).join(timeout=60)
+        with db.pooled(self._manager.dsn) as conn:
+            with conn.transaction():
+                for node in self.nodes:
+                    if node.task_id is not None:
+                        tasks.delete(conn, node.task_id)
+                conn.execute("delete from jobconsole.tethys_job where id = %s", (self.id,))
+        self.id = None
+
+    def get_result(self) -> dict[str, Any]:
+        """{node name: what it produced}."""
+        return {node.name: node.get_result() for node in self.nodes}
+
+
+class WorkflowJobNode(TethysJob):
+    """A node of a workflow: a job of its own type (BASIC) that runs once all its
+    parents are Complete, and fails without running if one is not."""
+
+    def __init__(self, name: str, workflow: TethysWorkflow, job_type: str,
+                 **attributes: Any) -> None:
+        if not isinstance(workflow, TethysWorkflow):
+            raise BadInput(f"a node's workflow must be a WORKFLOW job, got {workflow!r:.60}")
+        if not isinstance(job_type, str) or job_type.upper() not in NODE_TYPES:
+            raise BadInput(f"unknown node type {job_type!r}: one of {', '.join(NODE_TYPES)}")
+        super().__init__(workflow._manager, checks.text("name", name), workflow.user,
+                         job_type.upper())
+        self.workflow = workflow
+        self.parents: list[WorkflowJobNode] = []
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
+        if self not in workflow.nodes and self.id is None:
+            workflow.nodes.append(self)
+
+    def add_parent(self, parent: WorkflowJobNode) -> None:
+        if not isinstance(parent, WorkflowJobNode) or parent.workflow is not self.workflow:
+            raise BadInput(f"a parent of node {self.name!r} must be a node of its workflow")
+        if parent not in self.parents:
+            self.parents.append(parent)
+
+    @property
+    def task_id(self) -> int | None:
+        return self.id
+
+
+def _job_of_row(manager: JobManager, row: tuple[Any, ...]) -> TethysJob:
+    kind = TethysWorkflow if row[4] == "WORKFLOW" else TethysJob
+    job = kind(manager, row[2], row[3], row[4])
+    job._fill(row)
+    return job
