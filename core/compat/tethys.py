@@ -32,7 +32,7 @@ from ..errors import BadInput, Conflict, NotFound
 from ..records import FINISHED
 
 __all__ = ["JobManager", "TethysJob", "TethysWorkflow", "WorkflowJobNode", "JOB_TYPES",
-           "STATUSES"]
+           "STATUSES", "look_again"]
 
 JOB_TYPES = ("BASIC", "WORKFLOW")
 NODE_TYPES = ("BASIC",)
@@ -532,3 +532,15 @@ def _job_of_row(manager: JobManager, row: tuple[Any, ...]) -> TethysJob:
     job = kind(manager, row[2], row[3], row[4])
     job._fill(row)
     return job
+
+
+def look_again(dsn: Any, job_id: int) -> str | None:
+    """What the status callback does (`jobconsole serve`): read job `job_id`'s state
+    afresh from its engine, whatever app it is of; its Tethys status, or None when
+    there is no such job. It never sets a status: a caller can only make it look. The
+    engine of BASIC jobs and workflows is jobconsole itself, whose rows are the state."""
+    with db.pooled(db.resolve(checks.dsn(dsn))) as conn:
+        row = conn.execute(_ROW + "where j.id = %s", (job_id,)).fetchone()
+    if row is None:
+        return None
+    return _job_of_row(JobManager(row[1], dsn), row)._status
