@@ -2,7 +2,7 @@
 
     GET or POST /update-job-status/<job_id>/    Tethys' status callback
 
-The callback makes jobconsole look at the job again (compat.tethys.look_again) and
+The callback makes jobconsole look at the job again (compat.tethys.job_status) and
 answers {"success": true}, or 404 with {"success": false} for no such job. What the
 caller sends is never read: a callback cannot set a status. aiohttp serves it: it is
 asyncio's HTTP server, kept by aio-libs, and Textual's own tooling (textual-serve) is
@@ -27,7 +27,7 @@ def make_app(dsn: str | None) -> web.Application:
         if not text.isdigit() or len(text) > 18:
             return web.json_response(_NOT_FOUND, status=404)
         try:
-            status = await asyncio.to_thread(tethys.look_again, dsn, int(text))
+            status = await asyncio.to_thread(tethys.job_status, dsn, int(text))
         except JobconsoleError as exc:
             return web.json_response({"success": False, "error": str(exc)}, status=503)
         if status is None:

@@ -29,6 +29,10 @@ class Source:
     def task_source(self, tid):
         return api.task_source(self.dsn, tid)
 
+    def tethys_status(self, tid):
+        from jobconsole.compat import tethys
+        return tethys.job_status(self.dsn, tid)
+
     def dependencies(self, tid):
         return api.Task(self.dsn, tid).dependencies()
 

@@ -69,14 +69,15 @@ class TaskScreen(LiveScreen):
         flow = source.workflow(info.workflow) if info.workflow else None
         if info.action_id is not None and self._source is None:
             self._source = source.task_source(self.task_id)     # it never changes
-        return info, deps, flow, source.logs(self.task_id, after=self._after)
+        tethys = source.tethys_status(self.task_id) if _tethys(info) else None
+        return info, deps, flow, tethys, source.logs(self.task_id, after=self._after)
 
     def show(self, data):
-        info, deps, flow, lines = data
-        self.query_one("#details", Static).update(self._details(info, deps, flow))
+        info, deps, flow, tethys, lines = data
+        self.query_one("#details", Static).update(self._details(info, deps, flow, tethys))
         self.query_one(LogPane).add(lines)
 
-    def _details(self, t, deps, flow):
+    def _details(self, t, deps, flow, tethys=None):
         table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
         table.add_column(style="bold", no_wrap=True, width=10)
         table.add_column(ratio=1)
@@ -97,6 +98,11 @@ class TaskScreen(LiveScreen):
         table.add_row("input", _preview(t.input_preview, t.input_size), "output",
                       _preview(t.output_preview, t.output_size))
         table.add_row("metadata", _value(t.metadata, None), "facet", _value(t.facet, None))
+        if tethys is not None:
+            job = _tethys(t)
+            table.add_row("tethys", cells.cell(f"{job.get('app')}: {job.get('name')} "
+                                               f"({job.get('job_type')})"),
+                          "as Tethys", cells.cell(tethys, "bold"))
         after, before = deps
         if after or before:
             table.add_row("after", cells.cell(", ".join(map(str, after))),
@@ -162,3 +168,9 @@ def _preview(preview, size):
     # value (`jobconsole show-task ID` prints it)
     whole = Text(f"({size_words(size)}) ", style="dim", no_wrap=True)
     return whole.append_text(text)
+
+
+def _tethys(task):
+    """What a Tethys job's task says of it (compat.tethys), or None."""
+    job = (task.metadata or {}).get("tethys")
+    return job if isinstance(job, dict) else None

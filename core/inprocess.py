@@ -24,6 +24,8 @@ _count = itertools.count(1)
 
 
 class InProcessWorker(Worker):
+    child = False     # its parent is the caller's
+
     def fence(self, why: str) -> None:
         self.stop_reason = self.stop_reason or why
 

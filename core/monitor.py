@@ -39,9 +39,9 @@ from .timing import Timing
 log = logging.getLogger("jobconsole.monitor")
 
 LIVE_WORKER = db.sql_list(records.LIVE_WORKER)
+LIVE_MONITOR = db.sql_list(records.LIVE_MONITOR)
 # what describes the monitor's terminal, not a tmux pane's
 _OF_A_TERMINAL = {"TMUX", "TMUX_PANE", "TERM", "TERMCAP", "COLUMNS", "LINES"}
-LIVE_MONITOR = db.sql_list(records.LIVE_MONITOR)
 
 # Monitors whose heartbeat is stale (any host), or one this monitor takes over, are
 # dead; so are their workers, and the tasks those were running.
@@ -356,8 +356,8 @@ class Monitor:
         if tmux:
             ours.update(JOBCONSOLE_WORKER_KIND="tmux",
                         JOBCONSOLE_MONITOR_STARTED=repr(hosts.started(os.getpid())))
+            env = {k: v for k, v in os.environ.items() if k not in _OF_A_TERMINAL}
             try:
-                env = {k: v for k, v in os.environ.items() if k not in _OF_A_TERMINAL}
                 proc = tmux_windows.Window(tmux, self.options.get("tmux_socket"),
                                            f"worker-{wid}", command, dict(env, **ours))
             except (OSError, subprocess.SubprocessError) as exc:

@@ -223,11 +223,12 @@ class Worker:
         if companion is not None and companion.failing and self.busy_since is not None and \
                 time.monotonic() - companion.last_beat > self.timing.stale / 2:
             self.fence(f"worker {self.id}: no heartbeat recorded for "
-                  f"{time.monotonic() - companion.last_beat:.1f} s while running task "
-                  f"{self.buffer.task_id}")
+                       f"{time.monotonic() - companion.last_beat:.1f} s while running task "
+                       f"{self.buffer.task_id}")
 
     companion = None
     ended = False     # its companion stops too (a worker in a process that goes on)
+    child = True      # of its monitor: it ends when its parent does
 
     def fence(self, why):
         fence(why)
@@ -526,7 +527,7 @@ class Companion(threading.Thread):
         next_beat = next_flush = 0.0
         pointed = None
         while not w.ended:
-            if os.getppid() != self.parent:   # the monitor is gone (belt and braces)
+            if w.child and os.getppid() != self.parent:   # the monitor is gone
                 os._exit(1)
             w.check_lease()
             conn = w.conn

@@ -203,3 +203,19 @@ def _cycle(manager, node):
     a.add_parent(b)
     b.add_parent(a)
     return wf
+
+
+async def test_the_task_screen_shows_the_job_in_tethys_words(manager, dsn):
+    from test_console import SIZE, details, until
+
+    from jobconsole.console.app import JobConsole
+    from jobconsole.console.task_screen import TaskScreen
+    job = manager.create_job("[b]shown[/b]", ALICE, "BASIC", operation="double", input=1).save()
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(TaskScreen(job.id))
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen)
+                    and app.screen.query("#details")
+                    and "as Tethys" in details(app.screen), what="the Tethys line")
+        shown = details(app.screen)
+        assert "my_first_app: [b]shown[/b] (BASIC)" in shown and "Pending" in shown

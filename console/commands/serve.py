@@ -3,8 +3,6 @@ import sys
 
 import click
 
-from .. import serve as server
-
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
@@ -14,6 +12,8 @@ from .. import serve as server
 def serve(dsn, host, port):
     """Serve GET/POST /update-job-status/<job_id>/ (Tethys' status callback) until
     Ctrl-C or SIGTERM."""
+    # here, not at the top: every other command would pay for aiohttp's import
+    from .. import serve as server
     print(f"jobconsole: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
     server.serve(dsn, host, port)
 

@@ -32,7 +32,7 @@ from ..errors import BadInput, Conflict, NotFound
 from ..records import FINISHED
 
 __all__ = ["JobManager", "TethysJob", "TethysWorkflow", "WorkflowJobNode", "JOB_TYPES",
-           "STATUSES", "look_again"]
+           "STATUSES", "job_status"]
 
 JOB_TYPES = ("BASIC", "WORKFLOW")
 NODE_TYPES = ("BASIC",)
@@ -534,11 +534,12 @@ def _job_of_row(manager: JobManager, row: tuple[Any, ...]) -> TethysJob:
     return job
 
 
-def look_again(dsn: Any, job_id: int) -> str | None:
-    """What the status callback does (`jobconsole serve`): read job `job_id`'s state
-    afresh from its engine, whatever app it is of; its Tethys status, or None when
-    there is no such job. It never sets a status: a caller can only make it look. The
-    engine of BASIC jobs and workflows is jobconsole itself, whose rows are the state."""
+def job_status(dsn: Any, job_id: int) -> str | None:
+    """Job `job_id`'s Tethys status, read afresh from its engine, whatever app it is of;
+    None when there is no such job. The status callback (`jobconsole serve`) and the
+    console's task screen call it: a caller can only make jobconsole look, never set a
+    status. The engine of BASIC jobs and workflows is jobconsole itself, whose rows are
+    the state."""
     with db.pooled(db.resolve(checks.dsn(dsn))) as conn:
         row = conn.execute(_ROW + "where j.id = %s", (job_id,)).fetchone()
     if row is None:
