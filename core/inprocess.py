@@ -13,10 +13,9 @@ its job instead of being fenced.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 
-from . import db, hosts
+from . import db, hosts, processes
 from .errors import BadInput
 from .worker import Worker
 
@@ -45,15 +44,8 @@ def run_queued(dsn: str, domain: str = "default", allow_shipped_code: bool = Tru
                    inprocess=True)
     with db.pooled(dsn) as conn:
         with conn.transaction():
-            mid = conn.execute(
-                "insert into jobconsole.monitor (host, domain, pid, options, pid_started, label) "
-                "values (%s, %s, %s, %s, %s, %s) returning id",
-                (host, domain, os.getpid(), json.dumps(options), hosts.started(os.getpid()),
-                 label)).fetchone()[0]
-            wid = conn.execute(
-                "insert into jobconsole.worker (monitor_id, host, domain, kind, pid_started) "
-                "values (%s, %s, %s, 'inprocess', %s) returning id",
-                (mid, host, domain, hosts.started(os.getpid()))).fetchone()[0]
+            mid = processes.add_monitor(conn, host, domain, options, label)
+            wid = processes.add_worker(conn, mid, host, domain, "inprocess")
     worker = InProcessWorker(wid, dsn)
     try:
         reason = worker.run()
@@ -62,8 +54,7 @@ def run_queued(dsn: str, domain: str = "default", allow_shipped_code: bool = Tru
         if worker.conn is not None:
             worker.conn.close()
         with db.pooled(dsn) as conn:
-            conn.execute("update jobconsole.monitor set status = 'stopped', finished = now() "
-                         "where id = %s", (mid,))
+            processes.monitor_stopped(conn, mid)
             conn.execute(
                 "update jobconsole.worker set status = 'stopped', finished = now(), "
                 "reason = coalesce(reason, %s) where id = %s and status <> 'stopped'",

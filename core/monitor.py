@@ -20,7 +20,6 @@ transaction that holds the worker's row lock, which the worker's own claim state
 needs: so a worker can never claim a new task while it is being killed for an old one.
 """
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -31,7 +30,7 @@ import time
 import psutil
 import psycopg
 
-from . import db, hosts, records, schedules, tasks, transitions
+from . import db, hosts, processes, records, schedules, tasks, transitions
 from . import tmux as tmux_windows
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
 from .timing import Timing
@@ -138,9 +137,7 @@ class Monitor:
         while True:
             try:
                 self.stop_workers("its monitor was shut down")
-                self.conn.execute(
-                    "update jobconsole.monitor set status = 'stopped', finished = now() "
-                    f"where id = %s and status in {LIVE_MONITOR}", (self.id,))
+                processes.monitor_stopped(self.conn, self.id)
                 return
             except psycopg.OperationalError as exc:
                 self.reconnect(exc)
@@ -207,11 +204,8 @@ class Monitor:
             log.warning("monitor %s (pid %s) of %s is gone: reaping what it left",
                         mid, pid, self.host)
             self.reap(takeover=mid)
-        self.id = self.conn.execute(
-            "insert into jobconsole.monitor (host, domain, pid, options, pid_started, label) "
-            "values (%s, %s, %s, %s, %s, %s) returning id",
-            (self.host, self.domain, os.getpid(), json.dumps(self.options),
-             hosts.started(os.getpid()), self.label)).fetchone()[0]
+        self.id = processes.add_monitor(self.conn, self.host, self.domain, self.options,
+                                        self.label)
 
     def warn_of_connections(self):
         """Say so when the server cannot hold the connections about to be opened: each
@@ -346,10 +340,8 @@ class Monitor:
 
     def spawn(self):
         tmux = self.options.get("tmux")
-        wid = self.conn.execute(
-            "insert into jobconsole.worker (monitor_id, host, domain, kind) "
-            "values (%s, %s, %s, %s) returning id",
-            (self.id, self.host, self.domain, "tmux" if tmux else "subprocess")).fetchone()[0]
+        wid = processes.add_worker(self.conn, self.id, self.host, self.domain,
+                                   "tmux" if tmux else "subprocess")
         ours = dict(JOBCONSOLE_DSN=self.dsn, JOBCONSOLE_HOST=self.host,
                     JOBCONSOLE_MONITOR_PID=str(os.getpid()))
         command = [sys.executable, "-m", "jobconsole.worker", str(wid)]
@@ -364,8 +356,7 @@ class Monitor:
                 self.conn.execute(
                     "update jobconsole.worker set status = 'dead', finished = now(), "
                     "reason = %s where id = %s", (str(exc), wid))
-                self.spawn_backoff = min(30.0, max(1.0, self.spawn_backoff * 2))
-                self.next_spawn = time.monotonic() + self.spawn_backoff
+                self.back_off()
                 log.warning("monitor %s: %s", self.id, exc)
                 return
         else:
@@ -381,6 +372,11 @@ class Monitor:
         log.info("monitor %s: started worker %s (pid %s%s)", self.id, wid, proc.pid,
                  f", {proc.where}" if tmux else "")
 
+    def back_off(self):
+        """Wait longer before the next spawn: workers fail to start (1 s doubling to 30 s)."""
+        self.spawn_backoff = min(30.0, max(1.0, self.spawn_backoff * 2))
+        self.next_spawn = time.monotonic() + self.spawn_backoff
+
     def reap_children(self):
         for wid, proc in list(self.procs.items()):
             code = proc.poll()
@@ -394,8 +390,7 @@ class Monitor:
                 how = "its tmux window was closed"
             if code != 0 and time.monotonic() - proc.started < 5:
                 # dying at start-up (a broken import, a bad environment): back off
-                self.spawn_backoff = min(30.0, max(1.0, self.spawn_backoff * 2))
-                self.next_spawn = time.monotonic() + self.spawn_backoff
+                self.back_off()
             elif code == 0:
                 self.spawn_backoff = 0.0
             # recorded before it is forgotten: should the connection break meanwhile, the

@@ -3,12 +3,37 @@
 Requests are written to the database and announced on `jobconsole_control`, so they
 reach the owning monitor on whatever host it runs.
 """
+import json
+import os
+
 from . import db, hosts
 from .errors import Conflict, NotFound
 from .records import LIVE_MONITOR, LIVE_WORKER, MonitorInfo, WorkerInfo
 
 _LIVE_WORKER = db.sql_list(LIVE_WORKER)
 _LIVE_MONITOR = db.sql_list(LIVE_MONITOR)
+
+
+def add_monitor(conn, host, domain, options, label=""):
+    """The row of a monitor that this process is, 'running'; returns its id."""
+    return conn.execute(
+        "insert into jobconsole.monitor (host, domain, pid, options, pid_started, label) "
+        "values (%s, %s, %s, %s, %s, %s) returning id",
+        (host, domain, os.getpid(), json.dumps(options), hosts.started(os.getpid()),
+         label)).fetchone()[0]
+
+
+def add_worker(conn, monitor_id, host, domain, kind):
+    """The row of a worker about to start ('starting', its pid not known yet); its id."""
+    return conn.execute(
+        "insert into jobconsole.worker (monitor_id, host, domain, kind) "
+        "values (%s, %s, %s, %s) returning id", (monitor_id, host, domain, kind)).fetchone()[0]
+
+
+def monitor_stopped(conn, mid):
+    """Record a live monitor stopped."""
+    conn.execute("update jobconsole.monitor set status = 'stopped', finished = now() "
+                 f"where id = %s and status in {_LIVE_MONITOR}", (mid,))
 
 
 def list_monitors(conn, *, all=False):

@@ -114,10 +114,11 @@ class Worker:
     def run(self):
         self.conn = self.connect_patiently()
         row = self.conn.execute(
-            "update jobconsole.worker w set status = 'running', pid = %s, heartbeat = now() "
+            "update jobconsole.worker w set status = 'running', pid = %s, heartbeat = now(), "
+            "pid_started = coalesce(w.pid_started, %s) "
             "from jobconsole.monitor m where w.id = %s and m.id = w.monitor_id "
             "and w.status = 'starting' returning w.domain, w.host, m.options",
-            (os.getpid(), self.id)).fetchone()
+            (os.getpid(), hosts.started(os.getpid()), self.id)).fetchone()
         if row is None:
             return "not expected to start"
         self.domain, self.host, options = row

@@ -334,7 +334,7 @@ class TethysJob:
                 released = tasks.release_held(conn, self.id)
                 if released:
                     conn.execute("update jobconsole.tethys_job set executed = now() "
-                                 "where id = %s or workflow_id = %s", (self.id, self.id))
+                                 "where id = %s", (self.id,))
         if not released:
             raise Conflict(f"job {self.id} ({self.name}) was executed already")
         self._refresh()
@@ -513,8 +513,7 @@ class WorkflowJobNode(TethysJob):
         self.parents: list[WorkflowJobNode] = []
         for key, value in attributes.items():
             self.set_attribute(key, value)
-        if self not in workflow.nodes and self.id is None:
-            workflow.nodes.append(self)
+        workflow.nodes.append(self)
 
     def add_parent(self, parent: WorkflowJobNode) -> None:
         if not isinstance(parent, WorkflowJobNode) or parent.workflow is not self.workflow:
