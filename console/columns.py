@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from jobconsole import api
+from jobconsole.compat.tethys import task_status as tethys_status
 
 from .render import (countdown, duration, input_text, last_task, missed, progress,
                      seconds_text, when)
@@ -56,9 +57,19 @@ TASKS = [
     Column("progress", "progress", lambda t: progress(t, 8), "cyan"),
     Column("worker", "worker", lambda t: t.worker_id),
     Column("error", "error", lambda t: t.error_kind, "red"),
-    # myjobs' category, where it is set: last, as most tasks have none
-    Column("category", "category", lambda t: (t.metadata or {}).get("category"), "dim"),
+    # myjobs' category, or a Tethys job's type, app and status, where there is one:
+    # last, as most tasks have none
+    Column("category", "category", lambda t: _category(t), "dim"),
 ]
+
+
+def _category(task):
+    meta = task.metadata or {}
+    job = meta.get("tethys")
+    if isinstance(job, dict):
+        status = "Pending" if task.status == "waiting" else tethys_status(task.status)
+        return f"{job.get('job_type')} {job.get('app')}: {status}"
+    return meta.get("category")
 
 WORKERS = [
     Column("id", "id", lambda w: w.id),

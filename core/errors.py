@@ -34,6 +34,12 @@ class Conflict(JobconsoleError):
     exit_code = 6
 
 
+class EngineUnavailable(JobconsoleError):
+    """Another engine a job runs on (Slurm's controller, a Dask scheduler) does not
+    answer: nothing was submitted, and trying again later may work."""
+    exit_code = 7
+
+
 def first_line(exc: BaseException) -> str:
     """An error's message in one line (psycopg's run over several)."""
     text = str(exc).strip()

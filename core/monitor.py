@@ -30,7 +30,8 @@ import time
 import psutil
 import psycopg
 
-from . import db, hosts, processes, records, schedules, tasks, transitions
+from . import db, engines, hosts, processes, records, schedules, tasks, transitions
+from .engines.tracker import Trackers
 from . import tmux as tmux_windows
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
 from .timing import Timing
@@ -70,6 +71,10 @@ class Monitor:
         if min_workers < 0 or max_workers < 1 or max_workers < min_workers:
             raise BadInput(f"need 0 <= min workers <= max workers and max workers >= 1 "
                            f"(got {min_workers} and {max_workers})")
+        if domain in engines.ENGINES:
+            raise BadInput(f"domain {domain!r} is where {domain.capitalize()} jobs wait for "
+                           "the monitors to submit them: no worker may take them; give "
+                           "another domain")
         if tmux is not None:
             tmux_windows.check_installed()
         self.dsn = dsn
@@ -96,6 +101,8 @@ class Monitor:
         self.next_spawn = 0.0
         self.id = None
         self.connected_at = 0.0    # monotonic time the current connection was made
+        self.trackers = None       # of the jobs of other engines (engines/)
+        self.engine_nudged = False
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -106,6 +113,7 @@ class Monitor:
             self.conn = self.connect_patiently()
             self.register()
             self.warn_of_connections()
+            self.trackers = Trackers(self.dsn)
             log.info("monitor %s started for domain %r on %s (pid %s)",
                      self.id, self.domain, self.host, os.getpid())
             while not (self.stopping and not self.procs):
@@ -126,6 +134,8 @@ class Monitor:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            if self.trackers is not None:
+                self.trackers.stop()
             if getattr(self, "conn", None) is not None:
                 self.conn.close()
         log.info("monitor %s stopped", self.id)
@@ -238,6 +248,8 @@ class Monitor:
             notes = list(self.conn.notifies(timeout=left, stop_after=1))
             if any(n.channel == "jobconsole_control" for n in notes):
                 return
+            if any(n.payload in engines.ENGINES for n in notes):
+                self.engine_nudged = True
             if notes:
                 deadline = min(deadline, earliest)
 
@@ -252,6 +264,9 @@ class Monitor:
         self.reap_children()
         tasks.promote_due(self.conn)
         schedules.fire_due(self.conn, self.timing.schedule_grace)
+        if not self.stopping:
+            self.trackers.look(self.conn, nudged=self.engine_nudged)
+            self.engine_nudged = False
         state = self.worker_states()
         for wid, kill_requested, tid, status, overdue, silent in state:
             if wid not in self.procs:

@@ -1,4 +1,4 @@
--- jobconsole schema, version 19
+-- jobconsole schema, version 20
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -661,3 +661,22 @@ create unique index tethys_job_name on jobconsole.tethys_job (label, name)
 create unique index tethys_job_node on jobconsole.tethys_job (workflow_id, name)
     where workflow_id is not null;
 create index tethys_job_user on jobconsole.tethys_job (label, username);
+
+-- Tasks that run on another engine (Slurm, Dask), which no worker claims: they wait in
+-- the engine's own domain ('slurm', 'dask'), and the one monitor that holds the
+-- engine's tracking lock submits them, follows them and records their end. What is to
+-- run is the task's input; this row is what the engine said.
+create table jobconsole.engine_job (
+    task_id bigint primary key references jobconsole.task (id) on delete cascade,
+    engine text not null,
+    -- set before the engine is asked to run it: a tracker that takes over asks the
+    -- engine whether a submission it finds begun but unrecorded happened
+    submitting timestamptz,
+    external_id text,                   -- the engine's id for it (Slurm's job id)
+    state text,                         -- the engine's last word on it (RUNNING, ...)
+    exit_code integer,
+    out_pos bigint not null default 0,  -- how much of its stdout and stderr files is
+    err_pos bigint not null default 0,  -- in its log already
+    ended boolean not null default false
+);
+create index engine_job_live on jobconsole.engine_job (engine) where not ended;

@@ -98,7 +98,7 @@ def encode_inputs(inputs, raw=False):
 def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=None,
            metadata=None, priority=0, timeout=None, retries=None, run_at=None, delay=None,
            backoff=None, retry_on=None, depends_on=(), workflow=None, fired=None,
-           action_id=None, held=False):
+           action_id=None, held=False, engine=None):
     """Insert one task per input in one statement; returns their ids in input order.
 
     The operation's domain and defaults are looked up inside the statement (one round
@@ -107,7 +107,8 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
     task: if that fire time already has its task, nothing is inserted and [] returned.
     With `action_id`, the one task runs that shipped function, and `operation` is only
     its name. `held`: the tasks wait until `release_held` (with no start time and no
-    dependencies: nothing else promotes them).
+    dependencies: nothing else promotes them). With `engine` ('slurm'), the tasks wait in
+    that engine's domain for its tracker (engines/), and `operation` is only their name.
     """
     json_inputs, raw_inputs = encode_inputs(inputs, raw)
     meta = to_json_text(metadata, "metadata") if metadata is not None else None
@@ -130,7 +131,9 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
                   retry_on=list(retry_on) if retry_on is not None else None, blocked=held,
                   workflow=workflow,
                   schedule_id=fired[0] if fired else None, fire_time=fired[1] if fired else None,
-                  action_id=action_id)
+                  action_id=action_id, unregistered=action_id is not None or engine is not None)
+    if engine is not None:
+        params["domain"] = engine
     parents = sorted({int(getattr(d, "id", d)) for d in depends_on})
     if parents:
         with conn.transaction():
@@ -156,7 +159,7 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
 
 
 def _insert(conn, operation, domain, host, params, json_inputs, raw_inputs):
-    if params["action_id"] is not None:
+    if params["unregistered"]:
         params["input"] = json_inputs[0]
         return [conn.execute(transitions.ENQUEUE_SHIPPED, params).fetchone()[0]]
     many, fired = len(json_inputs) != 1, params["schedule_id"] is not None

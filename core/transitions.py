@@ -117,7 +117,7 @@ select %(operation)s, coalesce(%(domain)s, 'default'), %(host)s, %(input)s::json
        coalesce(%(backoff)s::float8, 0),
        coalesce(%(retry_on)s::text[], '{error,timeout,crash}'), %(workflow)s, %(action_id)s
 from (select coalesce(%(run_at)s::timestamptz,
-                      now() + make_interval(secs => coalesce(%(delay)s::float8, 0))) as run_at) t
+                      now() + make_interval(secs => %(delay)s::float8)) as run_at) t
 returning id
 """
 
@@ -346,6 +346,25 @@ def end_tasks_of_workers(conn: Any, workers: list[int], reason: str) -> list[tup
     params = dict(workers=workers, reason=reason)
     conn.execute(RELEASE_UNSTARTED, params)
     return conn.execute(END_STARTED, params).fetchall()
+
+
+# -- tasks of another engine (engines/tracker.py): no worker holds them -----------------
+
+# queued -> running: the engine started it (a Slurm job went from PENDING to RUNNING).
+ENGINE_STARTED = """
+update jobconsole.task set status = 'running', claimed = coalesce(claimed, now()),
+    started = coalesce(started, now())
+where id = %s and status = 'queued'
+"""
+
+# queued | running | aborting -> done | failed | aborted: the engine said how it ended,
+# or refused it. An abort or a timeout under way wins, as over a worker's result.
+ENGINE_ENDED = f"""
+update jobconsole.task t set {_aborting_or("%(status)s", "%(kind)s", "%(traceback)s")},
+    output = %(output)s::jsonb, finished = now(), started = coalesce(started, now())
+where id = %(id)s and status in ('queued', 'running', 'aborting')
+returning status
+"""
 
 
 # -- removal ------------------------------------------------------------------------------

@@ -20,7 +20,10 @@ here, and untested code would be a stub.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
+import shutil
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,14 +31,15 @@ from typing import Any
 from psycopg.errors import UniqueViolation
 
 from .. import checks, db, embedded, tasks
-from ..errors import BadInput, Conflict, NotFound
+from ..engines import slurm
+from ..errors import BadInput, Conflict, EngineUnavailable, NotFound
 from ..records import FINISHED
 
 __all__ = ["JobManager", "TethysJob", "TethysWorkflow", "WorkflowJobNode", "JOB_TYPES",
            "STATUSES", "job_status"]
 
-JOB_TYPES = ("BASIC", "WORKFLOW")
-NODE_TYPES = ("BASIC",)
+JOB_TYPES = ("BASIC", "SLURM", "WORKFLOW")
+NODE_TYPES = ("BASIC", "SLURM")
 _REFUSED = ("CONDOR", "CONDORJOB", "CONDORWORKFLOW")
 STATUSES = ("Pending", "Submitted", "Running", "Complete", "Error", "Aborted", "Various",
             "Various-Complete")
@@ -43,7 +47,10 @@ STATUSES = ("Pending", "Submitted", "Running", "Complete", "Error", "Aborted", "
 _STATUS = {"queued": "Submitted", "running": "Running", "aborting": "Running",
            "done": "Complete", "failed": "Error", "aborted": "Aborted"}
 _COMMON = ("description", "workspace", "extended_properties")
-_TYPE_ATTRIBUTES = {"BASIC": ("operation", "input"), "WORKFLOW": ()}
+_TYPE_ATTRIBUTES = {"BASIC": ("operation", "input"),
+                    "SLURM": ("executable", "arguments", "remote_input_files", "partition",
+                              "num_cpus", "memory", "time_limit", "environment"),
+                    "WORKFLOW": ()}
 _ORDERABLE = {"id": "j.id", "name": "j.name", "creation_time": "j.created",
               "execute_time": "j.executed", "job_type": "j.job_type",
               "description": "j.description", "user": "j.username"}
@@ -61,6 +68,11 @@ _ROW = ("select j.id, j.label, j.name, j.username, j.job_type, j.description, j.
             "(select max(nt.finished) from jobconsole.tethys_job n "
             " join jobconsole.task nt on nt.id = n.task_id where n.workflow_id = j.id) ")) +
         "from jobconsole.tethys_job j left join jobconsole.task t on t.id = j.task_id ")
+
+
+def task_status(status: str) -> str:
+    """A job's Tethys status from its task's status, once executed."""
+    return _STATUS.get(status, "Submitted")
 
 
 def _username(user: Any) -> str:
@@ -183,8 +195,7 @@ class TethysJob:
 
     def _read_state(self, state: tuple[Any, ...]) -> None:
         self._created, self._executed, status, self._started, self._finished = state[:5]
-        self._status = "Pending" if self._executed is None else \
-            _STATUS.get(status, "Submitted")
+        self._status = "Pending" if self._executed is None else task_status(status)
 
     # -- attributes ----------------------------------------------------------------------
 
@@ -268,16 +279,37 @@ class TethysJob:
         return self
 
     def _store_all(self, conn: Any) -> None:
-        self._store(conn, task=(self._attributes["operation"], self._attributes.get("input"),
-                                []))
+        self._store(conn, parents=[])
+
+    def _task(self) -> tuple[str, Any, str | None]:
+        """(operation, input, engine) of its task."""
+        if self.job_type == "SLURM":
+            spec = {key: self._attributes.get(key) for key in _TYPE_ATTRIBUTES["SLURM"]
+                    if key != "remote_input_files"}
+            executable = spec["executable"]
+            if os.path.basename(executable) in self._inputs():
+                executable = "./" + os.path.basename(executable)
+            elif "/" in executable:
+                executable = os.path.abspath(executable)
+            arguments = spec["arguments"] or []
+            spec.update(executable=executable, workspace=self.workspace, name=self.name,
+                        arguments=shlex.split(arguments) if isinstance(arguments, str)
+                        else [str(a) for a in arguments])
+            return f"slurm:{os.path.basename(executable)}", spec, "slurm"
+        return self._attributes["operation"], self._attributes.get("input"), None
+
+    def _inputs(self) -> dict[str, str]:
+        """{name in the workspace: path} of its remote_input_files."""
+        files = self._attributes.get("remote_input_files") or []
+        return {os.path.basename(os.fspath(f)): os.path.abspath(f) for f in files}
 
     def _all(self) -> list[TethysJob]:
         return [self]
 
     def _store(self, conn: Any, workflow: TethysWorkflow | None = None,
-               task: tuple[str, Any, list[int]] | None = None) -> None:
-        """Insert or update its row (and, with `task`, (operation, input, parents' task
-        ids), insert its task, held, if it has none yet)."""
+               parents: list[int] | None = None) -> None:
+        """Insert or update its row (and, with `parents`, its parents' task ids, insert
+        its task, held, if it has none yet)."""
         description = checks.text("description", self.description) if self.description else ""
         properties = tasks.to_json_text(self.extended_properties, "extended_properties")
         attributes = tasks.to_json_text(self._attributes, "the attributes")
@@ -291,18 +323,18 @@ class TethysJob:
                 (description, self.workspace, properties, attributes, self.id)).fetchone()
             if changed is None:
                 raise NotFound(f"job {self.id} was deleted")
-            if changed[0] is None and task is not None:   # not run yet: it takes the input
+            if changed[0] is None and parents is not None:   # not run yet: takes the input
                 conn.execute("update jobconsole.task set input = %s::jsonb where id = %s",
-                             (tasks.to_json_text(task[1], "input"), self.id))
+                             (tasks.to_json_text(self._task()[1], "input"), self.id))
             return
         task_id = None
-        if task is not None:
-            operation, input, parents = task
+        if parents is not None:
+            operation, input, engine = self._task()
             [task_id] = tasks.insert(
                 conn, operation, [input], owner=self._username, depends_on=parents,
                 workflow=workflow.jobconsole_workflow if workflow else None,
                 metadata={"tethys": {"app": self.label, "name": self.name,
-                                     "job_type": self.job_type}}, held=True)
+                                     "job_type": self.job_type}}, held=True, engine=engine)
         self.id = conn.execute(
             "insert into jobconsole.tethys_job (id, task_id, workflow_id, label, name, "
             "username, job_type, description, workspace, extended_properties, attributes, "
@@ -325,10 +357,39 @@ class TethysJob:
                 raise BadInput(f"BASIC job {self.name!r} needs an operation (a registered "
                                "operation's name)")
             checks.text("operation", self._attributes["operation"])
+        elif self.job_type == "SLURM":
+            self._check_slurm()
+
+    def _check_slurm(self) -> None:
+        executable = self._attributes.get("executable")
+        if not executable:
+            raise BadInput(f"SLURM job {self.name!r} needs an executable")
+        executable = os.fspath(checks.text("executable", os.fspath(executable)))
+        self._attributes["executable"] = executable
+        files = self._attributes.get("remote_input_files") or []
+        if isinstance(files, (str, os.PathLike)) or not isinstance(files, (list, tuple)):
+            raise BadInput(f"remote_input_files must be a list of paths, got {files!r:.60}")
+        absent = [os.fspath(f) for f in files if not os.path.isfile(f)]
+        if absent:
+            raise BadInput(f"SLURM job {self.name!r}: no input file {absent[0]!r}")
+        self._attributes["remote_input_files"] = [os.path.abspath(f) for f in files]
+        if os.path.basename(executable) not in self._inputs() and not (
+                os.path.isfile(executable) if "/" in executable else shutil.which(executable)):
+            raise BadInput(f"SLURM job {self.name!r}: executable {executable!r} does not exist"
+                           " (not a file, not on PATH, not among remote_input_files)")
+        arguments = self._attributes.get("arguments")
+        if arguments is not None and not isinstance(arguments, (str, list, tuple)):
+            raise BadInput(f"arguments must be a string or a list, got {arguments!r:.60}")
+        environment = self._attributes.get("environment")
+        if environment is not None and not isinstance(environment, dict):
+            raise BadInput(f"environment must be a dict, got {environment!r:.60}")
+        slurm.check_spec(self._attributes)
 
     def execute(self) -> TethysJob:
-        """Save it, then run it: its status becomes Submitted, then Running."""
+        """Save it, then run it: its status becomes Submitted, then Running. A SLURM job
+        whose controller does not answer stays Pending (EngineUnavailable)."""
         self.save()
+        self._prepare()
         with db.pooled(self._manager.dsn) as conn:
             with conn.transaction():
                 released = tasks.release_held(conn, self.id)
@@ -340,8 +401,25 @@ class TethysJob:
         self._refresh()
         return self
 
+    def _prepare(self) -> None:
+        """What a SLURM job needs before it is released: a controller that answers (when
+        this host has Slurm's commands: else the monitors' hosts are trusted), and its
+        input files in its workspace."""
+        if self.job_type != "SLURM":
+            return
+        if shutil.which("scontrol"):
+            try:
+                slurm.ping()
+            except EngineUnavailable as exc:
+                raise EngineUnavailable(f"job {self.id} ({self.name}) stays Pending: {exc}; "
+                                        "execute it again once Slurm answers") from None
+        for name, path in self._inputs().items():
+            target = os.path.join(self.workspace or ".", name)
+            if os.path.abspath(target) != path:
+                shutil.copy2(path, target)
+
     def stop(self) -> None:
-        """Abort it: it never starts, or its worker is killed."""
+        """Abort it: it never starts, or its worker (or Slurm job) is killed."""
         if self.id is not None:
             with db.pooled(self._manager.dsn) as conn:
                 if tasks.status_of(conn, self.id) not in FINISHED:
@@ -397,7 +475,7 @@ class TethysWorkflow(TethysJob):
 
     def _read_state(self, state: tuple[Any, ...]) -> None:
         self._created, self._executed = state[:2]
-        statuses = [_STATUS.get(s, "Submitted") for s in state[5] or []]
+        statuses = [task_status(s) for s in state[5] or []]
         self._started, self._finished = state[6], state[7]
         if self._executed is None:
             self._status = "Pending"
@@ -446,9 +524,8 @@ class TethysWorkflow(TethysJob):
     def _store_all(self, conn: Any) -> None:
         self._store(conn)
         for node in self._in_order():
-            parents = [p.task_id for p in node.parents if p.task_id is not None]
-            node._store(conn, self, task=(node._attributes["operation"],
-                                          node._attributes.get("input"), parents))
+            node._store(conn, self, parents=[p.task_id for p in node.parents
+                                             if p.task_id is not None])
 
     def _all(self) -> list[TethysJob]:
         return [self, *self.nodes]
@@ -457,6 +534,8 @@ class TethysWorkflow(TethysJob):
         """Save it, then run it: the nodes without parents start, the others once their
         parents are Complete."""
         self.save()
+        for node in self.nodes:
+            node._prepare()
         with db.pooled(self._manager.dsn) as conn:
             with conn.transaction():
                 executed = conn.execute(
@@ -538,9 +617,23 @@ def job_status(dsn: Any, job_id: int) -> str | None:
     None when there is no such job. The status callback (`jobconsole serve`) and the
     console's task screen call it: a caller can only make jobconsole look, never set a
     status. The engine of BASIC jobs and workflows is jobconsole itself, whose rows are
-    the state."""
+    the state. A SLURM job that has not ended is asked of Slurm, and its tracker is
+    woken to record what Slurm says."""
     with db.pooled(db.resolve(checks.dsn(dsn))) as conn:
         row = conn.execute(_ROW + "where j.id = %s", (job_id,)).fetchone()
+        engine = conn.execute(
+            "select e.engine, e.external_id from jobconsole.engine_job e "
+            "where e.task_id = %s and not e.ended and e.external_id is not null",
+            (job_id,)).fetchone()
+        if engine is not None:
+            conn.execute("select pg_notify('jobconsole_queued', %s)", (engine[0],))
     if row is None:
         return None
-    return _job_of_row(JobManager(row[1], dsn), row)._status
+    status = _job_of_row(JobManager(row[1], dsn), row)._status
+    if engine is not None and engine[0] == "slurm" and not slurm.missing():
+        with contextlib.suppress(EngineUnavailable):
+            said = slurm.states([engine[1]]).get(engine[1])
+            if said is not None:
+                phase = said.outcome()[0] if said.phase == "ended" else said.phase
+                status = _STATUS[phase]
+    return status
