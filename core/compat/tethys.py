@@ -284,9 +284,10 @@ class TethysJob:
     def _task(self) -> tuple[str, Any, str | None]:
         """(operation, input, engine) of its task."""
         if self.job_type == "SLURM":
-            spec = {key: self._attributes.get(key) for key in _TYPE_ATTRIBUTES["SLURM"]
-                    if key != "remote_input_files"}
-            executable = spec["executable"]
+            spec: dict[str, Any] = {key: self._attributes.get(key)
+                                    for key in _TYPE_ATTRIBUTES["SLURM"]
+                                    if key != "remote_input_files"}
+            executable: str = self._attributes["executable"]
             if os.path.basename(executable) in self._inputs():
                 executable = "./" + os.path.basename(executable)
             elif "/" in executable:
