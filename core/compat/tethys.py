@@ -31,15 +31,15 @@ from typing import Any
 from psycopg.errors import UniqueViolation
 
 from .. import checks, db, embedded, tasks
-from ..engines import slurm
+from ..engines import dask, slurm
 from ..errors import BadInput, Conflict, EngineUnavailable, NotFound
 from ..records import FINISHED
 
 __all__ = ["JobManager", "TethysJob", "TethysWorkflow", "WorkflowJobNode", "JOB_TYPES",
            "STATUSES", "job_status"]
 
-JOB_TYPES = ("BASIC", "SLURM", "WORKFLOW")
-NODE_TYPES = ("BASIC", "SLURM")
+JOB_TYPES = ("BASIC", "SLURM", "DASK", "WORKFLOW")
+NODE_TYPES = ("BASIC", "SLURM", "DASK")
 _REFUSED = ("CONDOR", "CONDORJOB", "CONDORWORKFLOW")
 STATUSES = ("Pending", "Submitted", "Running", "Complete", "Error", "Aborted", "Various",
             "Various-Complete")
@@ -50,6 +50,8 @@ _COMMON = ("description", "workspace", "extended_properties")
 _TYPE_ATTRIBUTES = {"BASIC": ("operation", "input"),
                     "SLURM": ("executable", "arguments", "remote_input_files", "partition",
                               "num_cpus", "memory", "time_limit", "environment"),
+                    "DASK": ("function", "args", "kwargs", "scheduler", "process_results",
+                             "process_results_function"),
                     "WORKFLOW": ()}
 _ORDERABLE = {"id": "j.id", "name": "j.name", "creation_time": "j.created",
               "execute_time": "j.executed", "job_type": "j.job_type",
@@ -203,6 +205,9 @@ class TethysJob:
         if name in _COMMON:
             setattr(self, name, value)
         elif name in _TYPE_ATTRIBUTES[self.job_type]:
+            if self.job_type == "DASK" and callable(value):
+                # stored, and run on the Dask workers, by its import path
+                value = dask.import_path(value, name)
             self._attributes[name] = value
         else:
             raise BadInput(f"{self.job_type} jobs have no attribute {name!r} (they have "
@@ -297,6 +302,15 @@ class TethysJob:
                         arguments=shlex.split(arguments) if isinstance(arguments, str)
                         else [str(a) for a in arguments])
             return f"slurm:{os.path.basename(executable)}", spec, "slurm"
+        if self.job_type == "DASK":
+            attributes = self._attributes
+            hook = attributes.get("process_results") or attributes.get("process_results_function")
+            function = dask.import_path(attributes["function"])
+            return f"dask:{function.rpartition(':')[2]}", {
+                "function": function, "args": list(attributes.get("args") or ()),
+                "kwargs": dict(attributes.get("kwargs") or {}),
+                "process_results": dask.import_path(hook, "process_results") if hook else None,
+                "scheduler": dask.scheduler_of(attributes)}, "dask"
         return self._attributes["operation"], self._attributes.get("input"), None
 
     def _inputs(self) -> dict[str, str]:
@@ -360,6 +374,18 @@ class TethysJob:
             checks.text("operation", self._attributes["operation"])
         elif self.job_type == "SLURM":
             self._check_slurm()
+        elif self.job_type == "DASK":
+            if dask.missing():
+                raise BadInput(f"DASK job {self.name!r}: {dask.missing()}")
+            if not self._attributes.get("function"):
+                raise BadInput(f"DASK job {self.name!r} needs a function (a function, or "
+                               "'module:name')")
+            args, kwargs = self._attributes.get("args"), self._attributes.get("kwargs")
+            if args is not None and not isinstance(args, (list, tuple)):
+                raise BadInput(f"args must be a list, got {args!r:.60}")
+            if kwargs is not None and not isinstance(kwargs, dict):
+                raise BadInput(f"kwargs must be a dict, got {kwargs!r:.60}")
+            self._task()    # the function and the hook import, and a scheduler is named
 
     def _check_slurm(self) -> None:
         executable = self._attributes.get("executable")
@@ -406,6 +432,12 @@ class TethysJob:
         """What a SLURM job needs before it is released: a controller that answers (when
         this host has Slurm's commands: else the monitors' hosts are trusted), and its
         input files in its workspace."""
+        if self.job_type == "DASK":
+            try:
+                dask.ping(dask.scheduler_of(self._attributes))
+            except EngineUnavailable as exc:
+                raise EngineUnavailable(f"job {self.id} ({self.name}) stays Pending: {exc}; "
+                                        "execute it again once it answers") from None
         if self.job_type != "SLURM":
             return
         if shutil.which("scontrol"):
@@ -633,8 +665,8 @@ def job_status(dsn: Any, job_id: int) -> str | None:
     status = _job_of_row(JobManager(row[1], dsn), row)._status
     if engine is not None and engine[0] == "slurm" and not slurm.missing():
         with contextlib.suppress(EngineUnavailable):
-            said = slurm.states([engine[1]]).get(engine[1])
+            said = slurm.states({engine[1]: None}).get(engine[1])
             if said is not None:
-                phase = said.outcome()[0] if said.phase == "ended" else said.phase
-                status = _STATUS[phase]
+                status = task_status((said.status or "failed") if said.phase == "ended"
+                                     else said.phase)
     return status

@@ -18,10 +18,10 @@ import re
 import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BadInput, EngineUnavailable
+from . import State, files
 
 NAME = "slurm"
 TIMEOUT = 30.0      # seconds a command may take: slurmctld retries for a while when busy
@@ -40,25 +40,16 @@ _AWAY = re.compile(r"unable to contact slurm controller|socket timed out|connect
                    r"communication connection failure|slurm_receive_msg", re.I)
 
 
-@dataclass(frozen=True)
-class State:
-    """What Slurm says of one job: its state word, and for an ended one its exit code."""
-    word: str
-    exit_code: int | None = None
-
-    @property
-    def phase(self) -> str:
-        """'queued', 'running' or 'ended'."""
-        if self.word in ENDED:
-            return "ended"
-        return "running" if self.word in RUNNING else "queued"
-
-    def outcome(self) -> tuple[str, str | None]:
-        """(task status, error kind) of an ended job."""
-        status, kind = ENDED[self.word]
-        if status == "done" and self.exit_code:
-            return "failed", "error"
-        return status, kind
+def _state(word: str, job_id: str, exit_code: int | None = None) -> State:
+    if word not in ENDED:
+        return State(word, "running" if word in RUNNING else "queued")
+    status, kind = ENDED[word]
+    if status == "done" and exit_code:
+        status, kind = "failed", "error"
+    code = "" if exit_code is None else f", exit code {exit_code}"
+    return State(word, "ended", status, kind,
+                 output={"slurm_job_id": job_id, "state": word, "exit_code": exit_code},
+                 exit_code=exit_code, message=None if status == "done" else f"Slurm job {job_id} ended {word}{code}")
 
 
 def missing() -> str | None:
@@ -100,6 +91,12 @@ def log_paths(task_id: int, spec: dict[str, Any]) -> tuple[str, str]:
     """Where the job's stdout and stderr go: its workspace."""
     base = os.path.join(spec["workspace"], f"slurm-{task_id}")
     return base + ".out", base + ".err"
+
+
+def new_output(task_id: int, spec: dict[str, Any], positions: tuple[int, int],
+               ended: bool) -> tuple[list[str], list[str], tuple[int, int]]:
+    """What the job wrote to its stdout and stderr files since `positions`."""
+    return files.read_new(log_paths(task_id, spec), positions, ended)
 
 
 def options(spec: dict[str, Any]) -> list[str]:
@@ -151,7 +148,12 @@ def submit(task_id: int, spec: dict[str, Any]) -> str:
     return proc.stdout.strip().split(";")[0]
 
 
-def find(task_id: int) -> str | None:
+def where(spec: dict[str, Any]) -> str:
+    """Which controller a job is submitted to: there is one."""
+    return NAME
+
+
+def find(task_id: int, spec: dict[str, Any]) -> str | None:
     """The id of the job submitted for this task, if Slurm has one."""
     proc = _run(["squeue", "--noheader", "--all", "--states=all", "--format=%i",
                  f"--name={job_name(task_id)}"])
@@ -165,10 +167,11 @@ def find(task_id: int) -> str | None:
     return ids[-1] if ids else None
 
 
-def states(job_ids: list[str]) -> dict[str, State]:
-    """What Slurm says of these jobs: one squeue call, and one sacct call for those it no
-    longer knows. A job neither knows is left out. EngineUnavailable when the controller
-    is away."""
+def states(jobs: dict[str, Any]) -> dict[str, State]:
+    """What Slurm says of these jobs (their ids, and specs): one squeue call, and one
+    sacct call for those it no longer knows. A job neither knows is left out.
+    EngineUnavailable when the controller is away."""
+    job_ids = list(jobs)
     if not job_ids:
         return {}
     proc = _run(["squeue", "--noheader", "--all", "--states=all", "--format=%i|%T",
@@ -178,7 +181,8 @@ def states(job_ids: list[str]) -> dict[str, State]:
     found: dict[str, State] = {}
     for line in proc.stdout.splitlines():
         jid, _, word = line.partition("|")
-        found[jid.strip()] = State(word.strip().split()[0] if word.strip() else "PENDING")
+        jid = jid.strip()
+        found[jid] = _state(word.strip().split()[0] if word.strip() else "PENDING", jid)
     # an ended job's exit code, and the jobs squeue has forgotten, are sacct's
     ask = [j for j in job_ids if j not in found or found[j].phase == "ended"]
     if ask:
@@ -188,10 +192,11 @@ def states(job_ids: list[str]) -> dict[str, State]:
             jid, word, code = (line.split("|") + ["", ""])[:3]
             word = word.split()[0] if word else ""
             if jid in ask and word in ENDED:
-                found[jid] = State(word, int(code.split(":")[0]) if code[:1].isdigit() else None)
+                found[jid] = _state(word, jid,
+                                    int(code.split(":")[0]) if code[:1].isdigit() else None)
     return {j: s for j, s in found.items() if j in job_ids}
 
 
-def cancel(job_ids: list[str]) -> None:
-    if job_ids:
-        _run(["scancel", *job_ids])
+def cancel(jobs: dict[str, Any]) -> None:
+    if jobs:
+        _run(["scancel", *jobs])

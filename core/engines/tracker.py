@@ -20,15 +20,13 @@ import logging
 import os
 import threading
 import time
-from types import ModuleType
 from typing import Any
 
 import psycopg
 
 from .. import db, transitions
-from ..capture import MAX_LINE
-from ..runtime import storable
 from ..tasks import to_json_text
+from . import State
 from ..errors import BadInput, DatabaseUnavailable, EngineUnavailable, first_line
 from ..records import FINISHED
 
@@ -37,20 +35,20 @@ log = logging.getLogger("jobconsole.engines")
 ENV_POLL = "JOBCONSOLE_ENGINE_POLL"
 DEFAULT_POLL = 0.25     # seconds between two polls of the engine while jobs are live
 FORGOTTEN = 120.0       # seconds a job may be unknown to the engine before it is lost
-READ_AT_MOST = 1 << 20  # bytes of a job's output read into its log per poll
+AWAY_PAUSE = 5.0        # seconds before an engine that did not answer is asked again
 IDLE = 30.0             # seconds without work after which a tracker stops
 LOOK_EVERY = 5.0        # seconds between a monitor's looks for work without a tracker
 
 
 class Tracker(threading.Thread):
-    def __init__(self, dsn: str, engine: ModuleType, poll: float | None = None) -> None:
+    def __init__(self, dsn: str, engine: Any, poll: float | None = None) -> None:
         super().__init__(name=f"jobconsole {engine.NAME} tracker", daemon=True)
         self.dsn = dsn
         self.engine = engine
         self.poll = poll if poll is not None else float(os.environ.get(ENV_POLL) or DEFAULT_POLL)
         self.done = threading.Event()
         self.conn: Any = None
-        self.away: str | None = None         # what the engine said when it went away
+        self.away: dict[str, float] = {}     # engine or scheduler -> when to try again
         self.cancelled: set[str] = set()     # engine ids scancel was sent for
         self.unknown_since: dict[str, float] = {}
 
@@ -83,6 +81,8 @@ class Tracker(threading.Thread):
             if self.conn is not None:
                 with contextlib.suppress(Exception):
                     self.conn.close()
+            if hasattr(self.engine, "close"):
+                self.engine.close()
 
     def take_over(self) -> bool:
         holding = self.conn.execute(
@@ -108,15 +108,22 @@ class Tracker(threading.Thread):
             busy = self.submit_queued()
             busy = self.follow() or busy
         except EngineUnavailable as exc:
-            if self.away is None:
-                log.warning("%s is away (%s): its jobs run on; polling until it answers",
-                            self.engine.NAME, exc)
-            self.away = str(exc)
+            self.going_away(self.engine.NAME, exc)
             return True
-        if self.away is not None:
-            log.info("%s answers again", self.engine.NAME)
-            self.away = None
+        self.back(self.engine.NAME)
         return busy
+
+    def going_away(self, place: str, exc: Exception) -> None:
+        """Say once that the engine (or one of its schedulers) is away, and try it again
+        AWAY_PAUSE seconds later."""
+        if place not in self.away:
+            log.warning("%s is away (%s): its jobs run on; trying again every %g s",
+                        place, exc, AWAY_PAUSE)
+        self.away[place] = time.monotonic() + AWAY_PAUSE
+
+    def back(self, place: str) -> None:
+        if self.away.pop(place, None) is not None:
+            log.info("%s answers again", place)
 
     def submit_queued(self) -> bool:
         rows = self.conn.execute(
@@ -127,24 +134,39 @@ class Tracker(threading.Thread):
             "  and (e.task_id is null or e.ended or e.external_id is null) "
             "order by t.priority desc, t.id limit 100", (self.engine.NAME,)).fetchall()
         for tid, spec, begun in rows:
-            if begun:
-                # a tracker died between asking the engine and recording its answer
-                found = self.engine.find(tid)
-                if found is not None:
-                    self.submitted(tid, found)
-                    continue
-            self.conn.execute(
-                "insert into jobconsole.engine_job (task_id, engine, submitting) "
-                "values (%s, %s, now()) on conflict (task_id) do update set "
-                "submitting = now(), external_id = null, state = null, exit_code = null, "
-                "out_pos = 0, err_pos = 0, ended = false", (tid, self.engine.NAME))
             try:
-                jid = self.engine.submit(tid, spec)
+                place = self.engine.where(spec)
             except BadInput as exc:
                 self.refused(tid, str(exc))
                 continue
-            self.submitted(tid, jid)
+            if self.away.get(place, 0) > time.monotonic():
+                continue
+            try:
+                self.submit(tid, spec, begun)
+            except EngineUnavailable as exc:
+                self.going_away(place, exc)
+            else:
+                self.back(place)
         return bool(rows)
+
+    def submit(self, tid: int, spec: dict[str, Any], begun: bool) -> None:
+        if begun:
+            # a tracker died between asking the engine and recording its answer
+            found = self.engine.find(tid, spec)
+            if found is not None:
+                self.submitted(tid, found)
+                return
+        self.conn.execute(
+            "insert into jobconsole.engine_job (task_id, engine, submitting) "
+            "values (%s, %s, now()) on conflict (task_id) do update set "
+            "submitting = now(), external_id = null, state = null, exit_code = null, "
+            "out_pos = 0, err_pos = 0, ended = false", (tid, self.engine.NAME))
+        try:
+            jid = self.engine.submit(tid, spec)
+        except BadInput as exc:
+            self.refused(tid, str(exc))
+            return
+        self.submitted(tid, jid)
 
     def submitted(self, tid: int, jid: str) -> None:
         self.conn.execute("update jobconsole.engine_job set external_id = %s, "
@@ -169,17 +191,19 @@ class Tracker(threading.Thread):
             (self.engine.NAME,)).fetchall()
         if not rows:
             return False
-        said = self.engine.states([r[1] for r in rows])
-        cancel = []
+        said = self.engine.states({r[1]: r[6] for r in rows})
+        cancel = {}
         for tid, jid, last, out_pos, err_pos, status, spec in rows:
             state = said.get(jid)
             if state is None:
                 self.unknown(tid, jid)
                 continue
             self.unknown_since.pop(jid, None)
+            if state.phase == "away":     # its scheduler does not answer: it runs on
+                continue
             if status in ("aborting", *FINISHED) and state.phase != "ended" \
                     and jid not in self.cancelled:
-                cancel.append(jid)
+                cancel[jid] = spec
             with self.conn.transaction():
                 if state.phase != "queued":
                     self.stream(tid, spec, out_pos, err_pos, ended=state.phase == "ended")
@@ -195,17 +219,12 @@ class Tracker(threading.Thread):
             self.cancelled.update(cancel)
         return True
 
-    def ended(self, tid: int, jid: str, state: Any) -> None:
-        status, kind = state.outcome()
-        code = "" if state.exit_code is None else f", exit code {state.exit_code}"
+    def ended(self, tid: int, jid: str, state: State) -> None:
         self.conn.execute("update jobconsole.engine_job set ended = true, exit_code = %s "
                           "where task_id = %s", (state.exit_code, tid))
         self.conn.execute(transitions.ENGINE_ENDED, dict(
-            id=tid, status=status, kind=kind,
-            traceback=None if status == "done" else
-            f"{self.engine.NAME} job {jid} ended {state.word}{code}",
-            output=to_json_text({f"{self.engine.NAME}_job_id": jid, "state": state.word,
-                                 "exit_code": state.exit_code}, "output")))
+            id=tid, status=state.status, kind=state.kind, traceback=state.message,
+            output=to_json_text(state.output, "output", limited=False)))
         self.cancelled.discard(jid)
 
     def unknown(self, tid: int, jid: str) -> None:
@@ -224,33 +243,13 @@ class Tracker(threading.Thread):
 
     def stream(self, tid: int, spec: dict[str, Any], out_pos: int, err_pos: int,
                ended: bool) -> None:
-        """Copy what the job wrote since the last poll into its log: whole lines while it
-        runs, everything once it has ended."""
-        lines, sources, moved = [], [], []
-        for path, pos, source in zip(self.engine.log_paths(tid, spec), (out_pos, err_pos),
-                                     ("stdout:INFO", "stderr:ERROR")):
-            try:
-                with open(path, "rb") as f:
-                    f.seek(pos)
-                    data = f.read(READ_AT_MOST * (64 if ended else 1))
-                    rest = os.fstat(f.fileno()).st_size - pos - len(data)
-            except OSError:     # not written yet, or on a disk this host does not see
-                moved.append(pos)
-                continue
-            if not ended and len(data) < READ_AT_MOST:
-                data = data[:data.rfind(b"\n") + 1]
-            moved.append(pos + len(data))
-            for line in data.decode("utf-8", "replace").splitlines():
-                lines.append(storable(line[:MAX_LINE]))
-                sources.append(source)
-            if ended and rest > 0:
-                lines.append(f"… [{rest} more bytes in {path}]")
-                sources.append(source)
+        """Copy what the job wrote since the last poll into its log."""
+        lines, sources, moved = self.engine.new_output(tid, spec, (out_pos, err_pos), ended)
         if lines:
             self.conn.execute(transitions.INSERT_LOG, dict(
                 log_tasks=[tid] * len(lines), ts=[time.time()] * len(lines), lines=lines,
                 sources=sources))
-        if moved != [out_pos, err_pos]:
+        if tuple(moved) != (out_pos, err_pos):
             self.conn.execute("update jobconsole.engine_job set out_pos = %s, err_pos = %s "
                               "where task_id = %s", (*moved, tid))
 
@@ -261,8 +260,8 @@ class Trackers:
     the one that takes the engine's lock stays; the others end at once."""
 
     def __init__(self, dsn: str) -> None:
-        from . import ENGINES, slurm
-        modules = {"slurm": slurm}
+        from . import ENGINES, dask, slurm
+        modules = {"slurm": slurm, "dask": dask}
         self.dsn = dsn
         self.engines = {}
         for name in ENGINES:
@@ -290,7 +289,10 @@ class Trackers:
             "select from jobconsole.task t where t.domain = e and t.status = 'queued')",
             (idle,)).fetchall()
         for (name,) in wanted:
-            self.threads[name] = Tracker(self.dsn, self.engines[name])
+            module = self.engines[name]
+            # an engine with state of its own (Dask's clients) is made for each tracker
+            self.threads[name] = Tracker(self.dsn, module.engine() if hasattr(module, "engine")
+                                         else module)
             self.threads[name].start()
 
     def stop(self) -> None:
