@@ -1,5 +1,6 @@
 """Tethys' Jobs API on jobconsole: a job manager per app, jobs per user in Tethys'
 statuses, BASIC jobs that really run on jobconsole's workers, and the callback URL."""
+import os
 import types
 
 import pytest
@@ -219,3 +220,21 @@ async def test_the_task_screen_shows_the_job_in_tethys_words(manager, dsn):
                     and "as Tethys" in details(app.screen), what="the Tethys line")
         shown = details(app.screen)
         assert "my_first_app: [b]shown[/b] (BASIC)" in shown and "Pending" in shown
+
+
+def test_a_basic_job_runs_an_importable_function_where_shipped_code_is_allowed(
+        manager, dsn, start_monitor, monkeypatch):
+    import dask_funcs
+    # the workers import it as the app does
+    monkeypatch.setenv("PYTHONPATH", os.path.dirname(dask_funcs.__file__))
+    start_monitor("--allow-shipped-code")
+    by_function = manager.create_job("f", ALICE, "BASIC", operation=dask_funcs.dollars,
+                                     input=5).execute()
+    by_path = manager.create_job("p", ALICE, "BASIC", operation="dask_funcs:dollars",
+                                 input=6).execute()
+    wait_for(lambda: by_path.status == "Complete" and by_function.status == "Complete", 30,
+             "the functions to run")
+    assert (by_function.get_result(), by_path.get_result()) == ("$5", "$6")
+    assert api.get_task(dsn, by_path.id).info().operation == "dollars"
+    with pytest.raises(BadInput, match="cannot be imported"):
+        manager.create_job("x", ALICE, "BASIC", operation="dask_funcs:nothing").save()

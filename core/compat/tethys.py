@@ -13,7 +13,10 @@ app, the name, unique in the app, the type and the other attributes) is a row of
 jobconsole.tethys_job. A saved job that is not executed is its task held 'waiting'.
 
 Job types: BASIC runs a registered operation (`operation`, `input`) on jobconsole's own
-workers. WORKFLOW (Tethys' CONDORWORKFLOW) holds nodes (`WorkflowJobNode`), run in the
+workers, or an importable function (`operation` a function or 'module:name', called
+with the input) on monitors started with --allow-shipped-code. SLURM submits an
+executable to Slurm and DASK a function to a Dask cluster; the monitors track them
+(engines/). WORKFLOW (Tethys' CONDORWORKFLOW) holds nodes (`WorkflowJobNode`), run in the
 order of their parents through jobconsole's dependencies: a node that fails fails its
 descendants, which never run. HTCondor's types are refused: HTCondor cannot be run
 here, and untested code would be a stub.
@@ -21,6 +24,7 @@ here, and untested code would be a stub.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shlex
 import shutil
@@ -30,10 +34,11 @@ from typing import Any
 
 from psycopg.errors import UniqueViolation
 
-from .. import checks, db, embedded, tasks
+from .. import actions, checks, db, embedded, imports, tasks
 from ..engines import dask, slurm
 from ..errors import BadInput, Conflict, EngineUnavailable, NotFound
 from ..records import FINISHED
+from ..shipped import Shipped
 
 __all__ = ["JobManager", "TethysJob", "TethysWorkflow", "WorkflowJobNode", "JOB_TYPES",
            "STATUSES", "job_status"]
@@ -205,7 +210,9 @@ class TethysJob:
         if name in _COMMON:
             setattr(self, name, value)
         elif name in _TYPE_ATTRIBUTES[self.job_type]:
-            if self.job_type == "DASK" and callable(value):
+            if self.job_type == "BASIC" and name == "operation" and callable(value):
+                value = imports.import_path(value, name, "by the workers")
+            elif self.job_type == "DASK" and callable(value):
                 # stored, and run on the Dask workers, by its import path
                 value = dask.import_path(value, name)
             self._attributes[name] = value
@@ -311,7 +318,29 @@ class TethysJob:
                 "kwargs": dict(attributes.get("kwargs") or {}),
                 "process_results": dask.import_path(hook, "process_results") if hook else None,
                 "scheduler": dask.scheduler_of(attributes)}, "dask"
-        return self._attributes["operation"], self._attributes.get("input"), None
+        operation = self._attributes["operation"]
+        if ":" in operation:    # an importable function, called with the input
+            input = self._attributes.get("input")
+            return (operation.rpartition(":")[2].rpartition(".")[2],
+                    {"args": [] if input is None else [input]}, None)
+        return operation, self._attributes.get("input"), None
+
+    def _trampoline(self) -> Shipped | None:
+        """A BASIC job's importable function, as a shipped function that imports it
+        where it runs (so on monitors started with --allow-shipped-code only: an import
+        path is code their operator did not register)."""
+        operation = self._attributes.get("operation")
+        if self.job_type != "BASIC" or ":" not in operation:
+            return None
+        module, _, name = operation.partition(":")
+        short = name.rpartition(".")[2]
+        code = (f"def {short}(*args, **kwargs):\n"
+                "    import importlib\n"
+                f"    target = importlib.import_module({module!r})\n"
+                f"    for part in {name!r}.split('.'):\n"
+                "        target = getattr(target, part)\n"
+                "    return target(*args, **kwargs)\n")
+        return Shipped(short, code, hashlib.sha256(f"{short}\n{code}".encode()).hexdigest())
 
     def _inputs(self) -> dict[str, str]:
         """{name in the workspace: path} of its remote_input_files."""
@@ -345,11 +374,13 @@ class TethysJob:
         task_id = None
         if parents is not None:
             operation, input, engine = self._task()
+            trampoline = self._trampoline()
             [task_id] = tasks.insert(
                 conn, operation, [input], owner=self._username, depends_on=parents,
                 workflow=workflow.jobconsole_workflow if workflow else None,
                 metadata={"tethys": {"app": self.label, "name": self.name,
-                                     "job_type": self.job_type}}, held=True, engine=engine)
+                                     "job_type": self.job_type}}, held=True, engine=engine,
+                action_id=actions.store(conn, trampoline) if trampoline else None)
         self.id = conn.execute(
             "insert into jobconsole.tethys_job (id, task_id, workflow_id, label, name, "
             "username, job_type, description, workspace, extended_properties, attributes, "
@@ -370,8 +401,11 @@ class TethysJob:
         if self.job_type == "BASIC":
             if "operation" not in self._attributes:
                 raise BadInput(f"BASIC job {self.name!r} needs an operation (a registered "
-                               "operation's name)")
-            checks.text("operation", self._attributes["operation"])
+                               "operation's name, or a function or its 'module:name')")
+            operation = self._attributes["operation"]
+            if callable(operation) or ":" in checks.text("operation", operation):
+                self._attributes["operation"] = imports.import_path(
+                    operation, "operation", "by the workers")
         elif self.job_type == "SLURM":
             self._check_slurm()
         elif self.job_type == "DASK":

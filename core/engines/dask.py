@@ -15,7 +15,6 @@ the task as a crash instead.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import signal
@@ -30,6 +29,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..errors import BadInput, EngineUnavailable
+from .. import imports
 from . import State
 
 NAME = "dask"
@@ -56,32 +56,7 @@ def missing() -> str | None:
 
 
 def import_path(function: Any, what: str = "function") -> str:
-    """'module:qualname' of a function the Dask workers can import, checked here."""
-    if callable(function):
-        module, name = getattr(function, "__module__", None), getattr(function, "__qualname__", "")
-        if not module or module == "__main__" or "<" in name:
-            raise BadInput(f"{what} {name or function!r} cannot be imported by the Dask "
-                           "workers: define it at the top of an importable module")
-        path = f"{module}:{name}"
-    elif isinstance(function, str) and ":" in function:
-        path = function
-    else:
-        raise BadInput(f"{what} must be a function or 'module:name', got {function!r:.60}")
-    resolve(path, what)
-    return path
-
-
-def resolve(path: str, what: str = "function") -> Any:
-    module, _, name = path.partition(":")
-    try:
-        target: Any = importlib.import_module(module)
-        for part in name.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise BadInput(f"{what} {path!r} cannot be imported: {exc}") from None
-    if not callable(target):
-        raise BadInput(f"{what} {path!r} is not callable")
-    return target
+    return imports.import_path(function, what, "by the Dask workers")
 
 
 def scheduler_of(spec: dict[str, Any]) -> str:
@@ -165,9 +140,9 @@ def _child(result_path: str) -> int:
     threading.Thread(target=_die_with_parent, args=(os.getppid(),), daemon=True).start()
     job = json.load(sys.stdin)
     try:
-        result = resolve(job["function"])(*job["args"], **job["kwargs"])
+        result = imports.resolve(job["function"])(*job["args"], **job["kwargs"])
         if job.get("process_results"):
-            result = resolve(job["process_results"], "process_results")(result)
+            result = imports.resolve(job["process_results"], "process_results")(result)
         text = json.dumps({"result": result})
         code = 0
     except BaseException:
