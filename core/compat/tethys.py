@@ -330,7 +330,7 @@ class TethysJob:
         where it runs (so on monitors started with --allow-shipped-code only: an import
         path is code their operator did not register)."""
         operation = self._attributes.get("operation")
-        if self.job_type != "BASIC" or ":" not in operation:
+        if self.job_type != "BASIC" or not isinstance(operation, str) or ":" not in operation:
             return None
         module, _, name = operation.partition(":")
         short = name.rpartition(".")[2]
