@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ NAME = "dask"
 ENV_SCHEDULER = "JOBCONSOLE_DASK_SCHEDULER"
 TOPIC = "jobconsole"
 CONNECT_TIMEOUT = 10.0
-LAST_LINES = 0.3    # seconds an ended call's last lines are waited for
+LAST_LINES = 2.0    # seconds an ended call's last lines are waited for at most
 
 
 class Stopped(Exception):
@@ -67,13 +68,15 @@ def scheduler_of(spec: dict[str, Any]) -> str:
 
 
 def ping(address: str) -> None:
-    """EngineUnavailable unless the scheduler answers."""
-    from distributed import Client
+    """EngineUnavailable unless something listens at the scheduler's address (a TCP
+    connection: a client's handshake would cost a tenth of a second more)."""
+    host, _, port = address.rpartition("://")[2].rpartition(":")
     try:
-        Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False).close()
-    except (OSError, TimeoutError) as exc:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)),
+                                 timeout=CONNECT_TIMEOUT).close()
+    except (OSError, ValueError) as exc:
         raise EngineUnavailable(f"the Dask scheduler {address} does not answer: "
-                                f"{str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+                                f"{exc}") from None
 
 
 # -- on the Dask worker ---------------------------------------------------------------
@@ -96,7 +99,7 @@ def call(key: str, task_id: int, function: str, args: list[Any], kwargs: dict[st
         # the child imports what this worker can import
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         child = subprocess.Popen(
-            [sys.executable, "-m", "jobconsole.engines.dask", result_path],
+            [sys.executable, "-c", CHILD, result_path],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, env=env)
         assert child.stdin is not None and child.stdout is not None and child.stderr is not None
@@ -116,6 +119,8 @@ def call(key: str, task_id: int, function: str, args: list[Any], kwargs: dict[st
                 raise Stopped(f"task {task_id} was stopped: its process was killed")
         for reader in readers:
             reader.join(timeout=5)
+        # after its last lines: the tracker records the end once it has heard this
+        worker.log_event(TOPIC, {"task": task_id, "key": key, "ended": True})
         with open(result_path) as f:
             outcome = json.load(f) if os.path.getsize(result_path) else {}
     if child.returncode or "error" in outcome:
@@ -135,30 +140,39 @@ def _relay(worker: Any, task_id: int, pipe: Any, source: str) -> None:
         worker.log_event(TOPIC, {"task": task_id, "lines": batch, "source": source})
 
 
-def _child(result_path: str) -> int:
-    """The child's side: run the function (and the results hook), write the outcome."""
-    threading.Thread(target=_die_with_parent, args=(os.getppid(),), daemon=True).start()
-    job = json.load(sys.stdin)
-    try:
-        result = imports.resolve(job["function"])(*job["args"], **job["kwargs"])
-        if job.get("process_results"):
-            result = imports.resolve(job["process_results"], "process_results")(result)
-        text = json.dumps({"result": result})
-        code = 0
-    except BaseException:
-        text = json.dumps({"error": traceback.format_exc()})
-        code = 1
-    with open(result_path, "w") as f:
-        f.write(text)
-    return code
+# The child's program: run the function (and the results hook) and write the outcome.
+# It imports nothing of jobconsole, whose import (psycopg) would add a quarter of a
+# second to every call. A child whose Dask worker died (SIGKILL, out of memory) ends
+# too, with what it started (its own process group), instead of running on unseen.
+CHILD = """
+import importlib, json, os, signal, sys, threading, time, traceback
 
+def resolve(path):
+    module, _, name = path.partition(":")
+    target = importlib.import_module(module)
+    for part in name.split("."):
+        target = getattr(target, part)
+    return target
 
-def _die_with_parent(parent: int) -> None:
-    """A child whose Dask worker died (SIGKILL, out of memory) ends too, with what it
-    started (its own process group), instead of running on unseen."""
+def die_with(parent):
     while os.getppid() == parent:
         time.sleep(0.5)
     os.killpg(0, signal.SIGKILL)
+
+threading.Thread(target=die_with, args=(os.getppid(),), daemon=True).start()
+job = json.load(sys.stdin)
+try:
+    result = resolve(job["function"])(*job["args"], **job["kwargs"])
+    if job.get("process_results"):
+        result = resolve(job["process_results"])(result)
+    text, code = json.dumps({"result": result}), 0
+except BaseException:
+    text, code = json.dumps({"error": traceback.format_exc()}), 1
+with open(sys.argv[1], "w") as f:
+    f.write(text)
+sys.stdout.flush()
+sys.exit(code)
+"""
 
 
 # -- on the tracker's side ------------------------------------------------------------
@@ -176,6 +190,9 @@ class Engine:
         self.futures: dict[str, Any] = {}
         self.started: set[int] = set()
         self.ending: dict[str, float] = {}
+        self.heard_end: set[str] = set()
+        # set when a call of a future it holds ends: the tracker polls at once
+        self.nudged = threading.Event()
         self.lines: dict[int, list[tuple[str, str]]] = defaultdict(list)
         self.lock = threading.Lock()
 
@@ -197,6 +214,9 @@ class Engine:
         with self.lock:
             if message.get("started"):
                 self.started.add(message["task"])
+            if message.get("ended"):
+                self.heard_end.add(message["key"])
+                self.nudged.set()
             for line in message.get("lines", ()):
                 self.lines[message["task"]].append((line, message["source"]))
 
@@ -210,6 +230,7 @@ class Engine:
                                spec.get("kwargs") or {}, spec.get("process_results"),
                                key=key, pure=False)
         client.publish_dataset(future, name=key)
+        future.add_done_callback(lambda _: self.nudged.set())
         self.futures[key] = future
         return key
 
@@ -225,6 +246,7 @@ class Engine:
             if future is None:
                 try:
                     future = self.futures[key] = self.client(spec).get_dataset(key)
+                    future.add_done_callback(lambda _: self.nudged.set())
                 except KeyError:    # the scheduler does not know it (restarted?)
                     continue
                 except EngineUnavailable:
@@ -236,8 +258,8 @@ class Engine:
     def state(self, key: str, future: Any) -> State:
         task_id = int(key.split("-")[1])
         status = future.status
-        if status != "pending":
-            # its last lines may arrive just after its end: they are waited for a moment
+        if status != "pending" and key not in self.heard_end:
+            # its last lines travel apart from its end: they are waited for a moment
             first = self.ending.setdefault(key, time.monotonic())
             if time.monotonic() - first < LAST_LINES:
                 status = "pending"
@@ -264,6 +286,7 @@ class Engine:
         """Release what the scheduler keeps of an ended call: its future and Events."""
         from distributed import Event
         self.ending.pop(key, None)
+        self.heard_end.discard(key)
         future = self.futures.pop(key, None)
         if future is not None:
             with contextlib.suppress(KeyError, OSError):
@@ -295,6 +318,3 @@ class Engine:
             except Exception:   # a scheduler gone already
                 pass
 
-
-if __name__ == "__main__":
-    sys.exit(_child(sys.argv[1]))

@@ -93,11 +93,17 @@ class Tracker(threading.Thread):
         return holding
 
     def wait(self, seconds: float) -> None:
-        """Until the next poll, or at once when a task of this engine is queued."""
+        """Until the next poll; at once when a task of this engine is queued, or when an
+        engine that says when its jobs end (Dask) says so."""
+        nudged = getattr(self.engine, "nudged", None)
+        slice = seconds if nudged is None else 0.02
         deadline = time.monotonic() + seconds
         while not self.done.is_set() and (left := deadline - time.monotonic()) > 0:
-            notes = list(self.conn.notifies(timeout=left, stop_after=1))
+            notes = list(self.conn.notifies(timeout=min(left, slice), stop_after=1))
             if any(n.payload == self.engine.NAME for n in notes):
+                return
+            if nudged is not None and nudged.is_set():
+                nudged.clear()
                 return
 
     # -- one poll -----------------------------------------------------------------------
