@@ -156,3 +156,17 @@ def test_a_workflow_mixes_dask_and_basic_nodes(manager, dsn, start_monitor, clus
 
 def pid_alive(pid):
     return subprocess.run(["kill", "-0", str(pid)], capture_output=True).returncode == 0
+
+
+def test_delete_stops_a_running_call_and_removes_the_job(manager, dsn, start_monitor,
+                                                         cluster, tmp_path):
+    start_monitor()
+    marker = tmp_path / "pids"
+    job = manager.create_job("doomed", ALICE, "DASK", scheduler=cluster.scheduler_address,
+                             function="dask_funcs:sleep_marked",
+                             args=[300, str(marker)]).execute()
+    wait_for(lambda: job.status == "Running" and marker.exists(), 60, "the call to run")
+    call_pid = int(marker.read_text().split()[1])
+    job.delete()
+    assert manager.list_jobs() == [] and api.list_tasks(dsn) == []
+    wait_for(lambda: not pid_alive(call_pid), 30, "the call's process to end")

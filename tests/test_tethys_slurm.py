@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -197,3 +198,73 @@ def test_tracking_resumes_after_slurmctld_restarts(manager, dsn, start_monitor, 
         assert log_lines(dsn, job).count(f"end {i}") == 1
     more.execute()
     wait_for(lambda: more.status == "Complete", 60, "the job executed again to complete")
+
+
+def test_the_seeds_example_with_a_slurm_job(manager, dsn, start_monitor, slurm, tmp_path):
+    # the seed's CONDOR example; changed: the import, the job type, and the attributes
+    # HTCondor alone has (attributes=, condorpy_template_name)
+    app_workspace = tmp_path / "app_workspace"
+    app_workspace.mkdir()
+    script(app_workspace, "my_script.py", "").write_text(
+        "#!/usr/bin/env python3\nimport sys\nprint(open('input_1').read() + open('input_2')"
+        ".read())\n")
+    for name in ("input_1", "input_2"):
+        (app_workspace / name).write_text(name)
+    job_manager = manager
+    job = job_manager.create_job(
+        name='myjob_{id}',  # required
+        user=ALICE,  # required
+        job_type='SLURM',  # required
+        remote_input_files=(
+            os.path.join(app_workspace, 'my_script.py'),
+            os.path.join(app_workspace, 'input_1'),
+            os.path.join(app_workspace, 'input_2')
+        )
+    )
+    job.extended_properties = {'one': 1, 'two': 2}
+    job.set_attribute('executable', 'my_script.py')
+    job.save()
+    start_monitor()
+    job.execute()
+    wait_for(lambda: job.status == "Complete", 60, "the Slurm job to complete")
+    assert "input_1input_2" in log_lines(dsn, job)
+    assert job_manager.get_job(job.id).extended_properties == {'one': 1, 'two': 2}
+
+
+def test_delete_stops_a_running_slurm_job_and_removes_it(manager, dsn, start_monitor, slurm):
+    start_monitor()
+    job = manager.create_job("doomed", ALICE, "SLURM", executable="sleep",
+                             arguments="62.5").execute()
+    wait_for(lambda: job.status == "Running", 60, "the Slurm job to run")
+    job.delete()
+    assert manager.list_jobs() == [] and api.list_tasks(dsn) == []
+    wait_for(lambda: subprocess.run(["pgrep", "-f", "sleep 62.5"]).returncode == 1, 30,
+             "the job's process to end")
+
+
+def test_the_callback_over_http_asks_slurm_again(manager, dsn, start_monitor, slurm):
+    from test_serve import call, free_port
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "jobconsole.console", "serve", "--port",
+                               str(port)], env=dict(os.environ, JOBCONSOLE_DSN=dsn),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        start_monitor()
+        job = manager.create_job("called", ALICE, "SLURM", executable="sleep",
+                                 arguments="2").execute()
+        url = manager.get_job_status_callback_url(f"127.0.0.1:{port}", job.id)
+        wait_for(lambda: call_quietly(call, url) == (200, {"success": True}), 20,
+                 "the server to answer")
+        wait_for(lambda: job.status == "Complete", 60, "the Slurm job to complete")
+        assert call(url, "POST", b'{"status": "Error"}') == (200, {"success": True})
+        assert job.status == "Complete"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def call_quietly(call, url):
+    try:
+        return call(url)
+    except OSError:     # not listening yet
+        return None
