@@ -54,6 +54,7 @@ class JobConsole(App):
     CSS = """
     #view-title { background: $boost; color: $text; padding: 0 1; width: 100%; }
     #filter { height: 3; }
+    #filter-error { color: $error; padding: 0 1; }
     """
     MODES = {"tasks": TasksView, "workers": WorkersView, "monitors": MonitorsView,
              "schedules": SchedulesView, "operations": OperationsView, "queues": QueuesView}

@@ -12,8 +12,8 @@ class Source:
     def name(self):
         return api.describe_dsn(self.dsn)
 
-    def tasks(self, text=None, sort="id", descending=True, limit=500, newest=None):
-        return api.list_tasks(self.dsn, text=text, owner=self.owner, sort=sort,
+    def tasks(self, where=None, sort="id", descending=True, limit=500, newest=None):
+        return api.list_tasks(self.dsn, where=where, owner=self.owner, sort=sort,
                               descending=descending, limit=limit, newest=newest)
 
     def task_id_span(self):

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import actions, checks, db, detached, embedded, hosts, limits, operations, processes
 from . import sanitize as _sanitize
-from . import queues, schedules, schema, tasks, timing as _timing, transports
+from . import query, queues, schedules, schema, tasks, timing as _timing, transports
 from . import watch as _watch, workflows
 from .errors import BadInput, Conflict
 from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, QueueInfo, ScheduleInfo,
@@ -171,16 +171,18 @@ def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None
                owner: str | None = None, operation: str | None = None,
                workflow: str | None = None, text: str | None = None, sort: str = "id",
                descending: bool = True, limit: int = 100, before: int | None = None,
-               newest: int | None = None) -> list[TaskSummary]:
+               newest: int | None = None, where: str | None = None) -> list[TaskSummary]:
     """[TaskSummary], newest first (or by `sort`, one of tasks.SORTABLE): input and
     output as previews with their sizes, never whole (get_task reads one). The filters are
-    column values; `text`, a console's filter: a substring of id, status, operation,
-    domain, owner or workflow ('!' first inverts it). `before` is a keyset cursor (an
-    id: the page after it); `newest` searches only the tasks with that many highest ids.
+    column values; `where`, a query such as 'status:failed op:report age>1h' (the
+    language of jobconsole.query; QueryError, a BadInput, says where one is malformed);
+    `text`, a substring of id, status, operation, domain, owner or workflow ('!' first
+    inverts it). `before` is a keyset cursor (an id: the page after it); `newest` searches
+    only the tasks with that many highest ids.
     """
     for name, value in (("status", status), ("domain", domain), ("owner", owner),
                         ("operation", operation), ("workflow", workflow), ("text", text),
-                        ("sort", sort)):
+                        ("sort", sort), ("where", where)):
         checks.optional_text(name, value)
     checks.flag("descending", descending)
     checks.count("limit", limit, 1, checks.INT8)
@@ -190,7 +192,7 @@ def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None
         return tasks.list_tasks(conn, status=status, domain=domain, owner=owner,
                                 operation=operation, workflow=workflow, text=text,
                                 sort=sort, descending=descending, limit=limit,
-                                before=before, newest=newest)
+                                before=before, newest=newest, where_query=where)
 
 
 def count_tasks(dsn: Dsn, owner: str | None = None) -> dict[str, int]:
@@ -198,6 +200,21 @@ def count_tasks(dsn: Dsn, owner: str | None = None) -> dict[str, int]:
     checks.optional_text("owner", owner)
     with db.pooled(_resolve(dsn)) as conn:
         return tasks.count_by_status(conn, owner=owner)
+
+
+def check_query(where: str) -> None:
+    """QueryError (a BadInput that says where) unless `where` is a well-formed query; no
+    database is asked, so a console may check what is typed as it is typed."""
+    checks.text("where", where)
+    query.compile(where)
+
+
+def task_ids(dsn: Dsn, where: str) -> list[int]:
+    """The ids of the tasks the query `where` matches now, oldest first (what a bulk
+    abort, relaunch or delete acts on: tasks that match later are not included)."""
+    checks.text("where", where)
+    with db.pooled(_resolve(dsn)) as conn:
+        return tasks.matching_ids(conn, where)
 
 
 def task_id_span(dsn: Dsn) -> int:

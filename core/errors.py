@@ -14,6 +14,14 @@ class BadInput(JobconsoleError):
     exit_code = 2
 
 
+class QueryError(BadInput):
+    """A task query (jobconsole.query) that does not parse: says what, and where."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(f"{message} (at character {position + 1})")
+        self.position = position
+
+
 class NotFound(JobconsoleError):
     """An unknown task, worker, monitor or operation."""
     exit_code = 3

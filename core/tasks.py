@@ -8,7 +8,7 @@ import re
 from dataclasses import fields
 from datetime import datetime
 
-from . import db, limits, transitions
+from . import db, limits, query, transitions
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
 from .records import LIVE_MONITOR, TASK_STATUSES, TaskInfo, TaskSummary
@@ -285,20 +285,16 @@ SORTABLE = ("id", "status", "operation", "domain", "owner", "priority", "queued"
 NULLABLE = ("owner", "started", "finished", "worker_id")
 
 
-# What a view's filter text is searched in.
-_SEARCHED = ("(id::text || ' ' || status || ' ' || operation || ' ' || domain || ' ' "
-             "|| coalesce(owner, '') || ' ' || coalesce(workflow, '') || ' ' "
-             "|| coalesce(metadata->>'category', ''))")
 
 
 def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
                workflow=None, text=None, sort="id", descending=True, limit=100,
-               before=None, newest=None):
+               before=None, newest=None, where_query=None):
     """TaskSummary of the tasks with these column values, newest first (or sorted by `sort`), at most
     `limit`. `text` is a view's filter: a substring of id, status, operation, domain,
     owner, workflow or category (myjobs'), a leading '!' inverting it. `before` is the keyset cursor (an
     id: the page after it); with `newest`, only the tasks with the `newest` highest ids
-    are searched (a view's widening search)."""
+    are searched (a view's widening search). `where_query` is a query (query.py)."""
     if status is not None and status not in TASK_STATUSES:
         raise BadInput(f"unknown status {status!r} (one of {', '.join(TASK_STATUSES)})")
     if sort not in SORTABLE:
@@ -318,8 +314,12 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
         params["newest"] = newest
     pattern, invert = substring_filter(text)
     if pattern is not None:
-        where.append(f"({_SEARCHED} ilike %(pattern)s) <> %(invert)s")
+        where.append(f"({query.SEARCHED} ilike %(pattern)s) <> %(invert)s")
         params.update(pattern=pattern, invert=invert)
+    compiled = query.compile(where_query)
+    if compiled is not None:
+        where.append(compiled.sql)
+        params.update(compiled.params)
     direction = "desc" if descending else "asc"
     # "nulls last" only where there can be nulls: on a not-null column it would stop
     # the planner from walking an index (the primary key, or status's) in order
@@ -331,6 +331,16 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
     return [TaskSummary(*r) for r in rows]
 
 
+def matching_ids(conn, where_query):
+    """The ids of the tasks a query matches, oldest first: what a bulk action acts on,
+    fixed when the user confirms (tasks that match later are not touched)."""
+    compiled = query.compile(where_query)
+    if compiled is None:
+        raise BadInput("an empty query matches every task: say which tasks")
+    return [r[0] for r in conn.execute(
+        f"select id from jobconsole.task where {compiled.sql} order by id", compiled.params)]
+
+
 def substring_filter(text):
     """(ILIKE pattern, inverted) for a filter typed in a view: the text matches as a
     substring, its wildcard characters literally; a leading '!' inverts it. No pattern
@@ -339,7 +349,7 @@ def substring_filter(text):
     needle = text[1:] if invert else text
     if not needle:
         return None, invert
-    return "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%", invert
+    return query.pattern(needle), invert
 
 
 def id_span(conn):

@@ -12,14 +12,14 @@ from jobconsole import api
 from jobconsole.schema import LATEST, migrations
 
 
-def jc(dsn, *args, env=None):
+def jc(dsn, *args, env=None, input=None):
     """Run `jobconsole ARGS` as a real process; returns (exit code, stdout, stderr)."""
     full_env = dict(os.environ, **(env or {}))
     full_env.pop("JOBCONSOLE_DSN", None)
     if dsn is not None:
         full_env["JOBCONSOLE_DSN"] = dsn
     proc = subprocess.run([sys.executable, "-m", "jobconsole.console", *args], env=full_env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, input=input)
     return proc.returncode, proc.stdout, proc.stderr
 
 

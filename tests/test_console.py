@@ -61,6 +61,35 @@ async def test_the_filter_narrows_rows_and_bang_inverts_it(dsn):
         await until(pilot, lambda: len(ids(app)) == 2, what="the filter to clear")
 
 
+async def test_the_filter_speaks_the_query_language(dsn):
+    api.schedule(dsn, "double", 1, owner="alice")
+    bobs = api.schedule(dsn, "fail", 1, owner="bob")
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 2)
+        await pilot.press("slash", *"op:fail owner:bob status:queued", "enter")
+        await until(pilot, lambda: ids(app) == [bobs.id], what="the matching task")
+        await pilot.press("slash", "end", *" !owner:bob", "enter")
+        await until(pilot, lambda: ids(app) == [], what="no task")
+
+
+async def test_a_malformed_query_is_shown_under_the_box_and_the_rows_stay(dsn):
+    tasks = [api.schedule(dsn, "double", i) for i in range(2)]
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 2)
+        await pilot.press("slash", *"status:finishd", "enter")
+        error = app.screen.query_one("#filter-error")
+        await until(pilot, lambda: error.display, what="the error")
+        assert "unknown status 'finishd'" in str(error.render()) and \
+            "at character 1" in str(error.render())
+        assert sorted(ids(app)) == [t.id for t in tasks]
+        assert app.screen.query_one("#filter").has_focus     # to be mended
+        await pilot.press("ctrl+u", *"status:queued", "enter")
+        await until(pilot, lambda: not error.display, what="the error to go")
+        assert sorted(ids(app)) == [t.id for t in tasks]
+
+
 async def test_sort_keys_change_the_order(dsn):
     tasks = [api.schedule(dsn, op, 1) for op in ("fail", "double", "sleep")]
     app = JobConsole(dsn)

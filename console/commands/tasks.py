@@ -4,6 +4,7 @@ import sys
 import click
 
 from jobconsole import api
+from jobconsole.errors import BadInput, JobconsoleError
 from jobconsole.records import TASK_STATUSES
 
 from .. import columns, render
@@ -52,13 +53,16 @@ def schedule(dsn, operation, input_text, domain, host, owner, metadata, priority
 @click.option("--owner")
 @click.option("--operation")
 @click.option("--workflow", metavar="NAME")
+@click.option("--where", metavar="QUERY", help="a query, as in the console's filter: "
+              "'status:failed op:report owner:alice kind:timeout age>1h dur>30s', free "
+              "text, '!' to negate")
 @click.option("--limit", type=int, default=50, show_default=True)
 @json_option
 @click.pass_obj
-def list_tasks(dsn, status, domain, owner, operation, workflow, limit, as_json):
+def list_tasks(dsn, status, domain, owner, operation, workflow, where, limit, as_json):
     """Tasks, newest first."""
     rows = api.list_tasks(dsn, status=status, domain=domain, owner=owner,
-                          operation=operation, workflow=workflow, limit=limit)
+                          operation=operation, workflow=workflow, where=where, limit=limit)
     output(as_json, rows, columns.TASKS)
 
 
@@ -117,30 +121,75 @@ def rework_line(line, ts, source):
     return f"{source}: {ts.astimezone():%Y-%m-%d %H:%M:%S}: {line}"
 
 
+def bulk(dsn, task_id, where, yes, verb, act):
+    """Act on one task, or on every task the query `where` matches when the user
+    confirms (--yes, or at the prompt): those ids, fixed then; tasks that match later
+    are not touched. Prints what happened to each, and a count."""
+    if (task_id is None) == (where is None):
+        raise BadInput(f"give a task id or --where QUERY to {verb}")
+    if task_id is not None:
+        click.echo(act(task_id))
+        return
+    ids = api.task_ids(dsn, where)
+    if not ids:
+        click.echo(f"no task matches {where!r}")
+        return
+    if not yes:
+        click.confirm(f"{verb.capitalize()} {len(ids)} task{'s' * (len(ids) != 1)} matching "
+                      f"{where!r} ({_some(ids)})?", abort=True, err=True)
+    done = 0
+    for tid in ids:
+        try:
+            click.echo(act(tid))
+            done += 1
+        except JobconsoleError as exc:     # it changed since it matched: say so, go on
+            click.echo(f"task {tid}: {exc}", err=True)
+    click.echo(f"{verb}: {done} of {len(ids)} tasks matching {where!r}", err=True)
+
+
+def _some(ids):
+    return ", ".join(map(str, ids[:5])) + ("…" if len(ids) > 5 else "")
+
+
+def where_options(command):
+    command = click.argument("task_id", type=int, required=False)(command)
+    command = click.option("--where", metavar="QUERY",
+                           help="every task this query matches now (e.g. 'status:failed "
+                                "op:report'), instead of one id")(command)
+    return click.option("--yes", is_flag=True, help="do not ask before acting on "
+                        "what --where matches")(command)
+
+
 @click.command("abort-task")
-@click.argument("task_id", type=int)
+@where_options
 @click.pass_obj
-def abort_task(dsn, task_id):
-    """Abort a task: a queued one never runs, a running one's worker is killed."""
-    status = api.abort(dsn, task_id)
-    click.echo(f"task {task_id} {status}")
+def abort_task(dsn, task_id, where, yes):
+    """Abort a task (or all a query matches): a queued one never runs, a running one's
+    worker is killed."""
+    bulk(dsn, task_id, where, yes, "abort", lambda tid: f"task {tid} {api.abort(dsn, tid)}")
 
 
 @click.command("relaunch-task")
-@click.argument("task_id", type=int)
+@where_options
 @click.pass_obj
-def relaunch_task(dsn, task_id):
-    """Queue a new task with the same operation and input; print its id."""
-    click.echo(api.relaunch(dsn, task_id).id)
+def relaunch_task(dsn, task_id, where, yes):
+    """Queue a new task with the same operation and input (for each task a query
+    matches); print its id."""
+    def relaunch(tid):
+        new = api.relaunch(dsn, tid).id
+        return new if where is None else f"task {tid} relaunched as {new}"
+    bulk(dsn, task_id, where, yes, "relaunch", relaunch)
 
 
 @click.command("delete-task")
-@click.argument("task_id", type=int)
+@where_options
 @click.pass_obj
-def delete_task(dsn, task_id):
-    """Delete a task that is not running, with its log."""
-    api.delete(dsn, task_id)
-    click.echo(f"task {task_id} deleted")
+def delete_task(dsn, task_id, where, yes):
+    """Delete a task that is not running, with its log (or all a query matches)."""
+    def delete(tid):
+        api.delete(dsn, tid)
+        return f"task {tid} deleted"
+    bulk(dsn, task_id, where, yes, "delete", delete)
 
 
 COMMANDS = [schedule, list_tasks, show_task, show_workflow, log_task, abort_task,

@@ -5,6 +5,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Footer, Input, Label
 
+from jobconsole.errors import BadInput
+
 from .. import cells
 from ..live_screen import LiveScreen
 from ..widgets.banner import Banner
@@ -19,6 +21,7 @@ class TableView(LiveScreen):
     FIELDS = []             # [columns.Column], as the CLI's listing has them
     SORTS = []              # column keys one may sort by, in `<` `>` order
     TITLE = ""
+    FILTER_HINT = "filter (a leading ! inverts)"
 
     BINDINGS = [
         Binding("slash", "filter", "Filter", id="view.filter"),
@@ -39,7 +42,8 @@ class TableView(LiveScreen):
         yield Banner()
         with Vertical():
             yield Label(self.TITLE, id="view-title")
-            yield Input(placeholder="filter (a leading ! inverts)", id="filter")
+            yield Input(placeholder=self.FILTER_HINT, id="filter")
+            yield Label("", id="filter-error")
             yield LiveTable(self.columns(), id="table")
         yield StatusBar()
         yield Footer()
@@ -50,6 +54,7 @@ class TableView(LiveScreen):
 
     def on_mount(self):
         self.query_one("#filter").display = False
+        self.query_one("#filter-error").display = False
         self.table.focus()
         self.update_title()
         self.reload()
@@ -106,9 +111,23 @@ class TableView(LiveScreen):
         box.display = True
         box.focus()
 
+    def check_filter(self, text):
+        """Raise BadInput for a filter the view cannot use (the tasks' query language)."""
+
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event):
-        self.filter_text = event.value.strip()
+        text = event.value.strip()
+        error = self.query_one("#filter-error", Label)
+        try:
+            if text:
+                self.check_filter(text)
+        except BadInput as exc:
+            # said under the box, which keeps the text to mend; the rows stay
+            error.update(Text(str(exc)))
+            error.display = True
+            return
+        error.display = False
+        self.filter_text = text
         self.limit = PAGE
         event.input.display = bool(self.filter_text)
         self.table.focus()
@@ -121,6 +140,7 @@ class TableView(LiveScreen):
         if box.has_focus or self.filter_text:
             box.value = ""
             box.display = False
+            self.query_one("#filter-error").display = False
             self.filter_text = ""
             self.limit = PAGE
             self.table.focus()

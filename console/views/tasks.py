@@ -1,6 +1,8 @@
 """The home view: tasks, newest first, with abort, relaunch and delete on keys."""
 from textual.binding import Binding
 
+from jobconsole import api
+
 from .. import cells, columns
 from .table_view import TableView
 
@@ -28,6 +30,11 @@ class TasksView(TableView):
     # (matches are shown newest first, so the rows found first stay on top).
     span = None             # while a filter widens its search: how many newest ids
 
+    FILTER_HINT = "filter: status:failed op:report owner:alice age>1h dur>30s, text; ! negates"
+
+    def check_filter(self, text):
+        api.check_query(text)
+
     def query_changed(self):
         searching = self.filter_text and self.sort_key == "id" and self.descending
         self.span = SEARCH_FIRST if searching else None
@@ -42,7 +49,7 @@ class TasksView(TableView):
     def fetch(self):
         query = self.asked()
         text, sort, descending, span = query
-        rows = self.app.source.tasks(text=text or None, sort=sort, descending=descending,
+        rows = self.app.source.tasks(where=text or None, sort=sort, descending=descending,
                                      limit=self.limit, newest=span)
         return rows, query, span is not None and span < self.app.source.task_id_span()
 
