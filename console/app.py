@@ -280,6 +280,13 @@ class JobConsole(App):
         yield SystemCommand("Help", "every key, from the bindings", self.action_help)
         if not self.read_only:
             yield SystemCommand("Start a monitor on this host", "m", self.action_start_monitor)
+            if getattr(screen, "filter_text", "") and hasattr(screen, "action_bulk"):
+                for action, verb in (("abort", "Abort"), ("relaunch", "Relaunch"),
+                                     ("delete", "Delete")):
+                    yield SystemCommand(
+                        f"{verb} all matching", f"every task the filter "
+                        f"{screen.filter_text!r} matches now",
+                        lambda action=action: screen.action_bulk(action))
         yield from super().get_system_commands(screen)
 
     def action_help(self):

@@ -16,6 +16,10 @@ class Source:
         return api.list_tasks(self.dsn, where=where, owner=self.owner, sort=sort,
                               descending=descending, limit=limit, newest=newest)
 
+    def task_ids(self, where):
+        """The ids a query matches now: what a bulk action will act on."""
+        return api.task_ids(self.dsn, where, owner=self.owner)
+
     def task_id_span(self):
         return api.task_id_span(self.dsn)
 

@@ -209,12 +209,14 @@ def check_query(where: str) -> None:
     query.compile(where)
 
 
-def task_ids(dsn: Dsn, where: str) -> list[int]:
-    """The ids of the tasks the query `where` matches now, oldest first (what a bulk
-    abort, relaunch or delete acts on: tasks that match later are not included)."""
+def task_ids(dsn: Dsn, where: str, owner: str | None = None) -> list[int]:
+    """The ids of the tasks the query `where` matches now (of `owner`'s only, if given),
+    oldest first: what a bulk abort, relaunch or delete acts on, so that tasks that
+    match later are not included."""
     checks.text("where", where)
+    checks.optional_text("owner", owner)
     with db.pooled(_resolve(dsn)) as conn:
-        return tasks.matching_ids(conn, where)
+        return tasks.matching_ids(conn, where, owner)
 
 
 def task_id_span(dsn: Dsn) -> int:

@@ -331,14 +331,17 @@ def list_tasks(conn, *, status=None, domain=None, owner=None, operation=None,
     return [TaskSummary(*r) for r in rows]
 
 
-def matching_ids(conn, where_query):
-    """The ids of the tasks a query matches, oldest first: what a bulk action acts on,
-    fixed when the user confirms (tasks that match later are not touched)."""
+def matching_ids(conn, where_query, owner=None):
+    """The ids of the tasks a query matches (of one owner's, if given), oldest first:
+    what a bulk action acts on, fixed when the user confirms (tasks that match later
+    are not touched)."""
     compiled = query.compile(where_query)
     if compiled is None:
         raise BadInput("an empty query matches every task: say which tasks")
     return [r[0] for r in conn.execute(
-        f"select id from jobconsole.task where {compiled.sql} order by id", compiled.params)]
+        f"select id from jobconsole.task where {compiled.sql} "
+        "and (%(owner)s::text is null or owner = %(owner)s) order by id",
+        {**compiled.params, "owner": owner})]
 
 
 def substring_filter(text):

@@ -461,3 +461,37 @@ async def test_the_last_view_asked_for_wins_over_a_slow_read(dsn):
         await pilot.press("2", "1")                     # or comes back to where they were
         await pilot.pause(0.8)
         assert app.current_mode == "tasks" and workers.loads >= 2
+
+
+async def test_abort_all_matching_acts_on_what_matched_and_not_on_later_tasks(dsn):
+    matching = [api.schedule(dsn, "sleep", 1, owner="carol") for _ in range(3)]
+    other = api.schedule(dsn, "sleep", 1, owner="dave")
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 4)
+        await pilot.press("A")          # no filter: refused, nothing asked
+        assert not app.screen.query("#question")
+        await pilot.press("slash", *"owner:carol", "enter")
+        await until(pilot, lambda: len(ids(app)) == 3, what="the filtered rows")
+        await pilot.press("A")
+        await until(pilot, lambda: app.screen.query("#question"), what="the question")
+        question = str(app.screen.query_one("#question").render())
+        assert "Abort all 3 tasks matching 'owner:carol'" in question
+        later = api.schedule(dsn, "sleep", 1, owner="carol")    # arrives while asked
+        await pilot.press("y")
+        await until(pilot, lambda: all(api.get_task(dsn, t.id).info().status == "aborted"
+                                       for t in matching), what="the aborts")
+        assert api.get_task(dsn, later.id).info().status == "queued"
+        assert api.get_task(dsn, other.id).info().status == "queued"
+
+
+async def test_bulk_actions_are_refused_read_only(dsn):
+    api.schedule(dsn, "sleep", 1, owner="carol")
+    app = JobConsole(dsn, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 1)
+        await pilot.press("slash", *"owner:carol", "enter")
+        await pilot.press("A")
+        await pilot.pause(0.5)
+        assert not app.screen.query("#question")
+        assert api.list_tasks(dsn)[0].status == "queued"

@@ -1,7 +1,9 @@
 """The home view: tasks, newest first, with abort, relaunch and delete on keys."""
+from textual import work
 from textual.binding import Binding
 
 from jobconsole import api
+from jobconsole.errors import JobconsoleError
 
 from .. import cells, columns
 from .table_view import TableView
@@ -22,6 +24,7 @@ class TasksView(TableView):
         Binding("a", "abort", "Abort", id="tasks.abort"),
         Binding("R", "relaunch", "Relaunch", id="tasks.relaunch"),
         Binding("ctrl+d", "delete", "Delete", id="tasks.delete"),
+        Binding("A", "bulk('abort')", "Abort all matching", id="tasks.abort_matching"),
     ]
 
     # A filter that matches few tasks must look at all of them: on a million that is a
@@ -116,6 +119,45 @@ class TasksView(TableView):
         if ids:
             self.app.confirm_then(f"Delete {_tasks(ids)} and their logs?", "delete", ids,
                                   done=self.table.marked.clear)
+
+
+    def action_bulk(self, action):
+        """Abort, relaunch or delete every task the filter matches, once confirmed."""
+        if self.app.read_only:
+            self.notify("read-only: actions are disabled", severity="warning")
+        elif not self.filter_text:
+            self.notify("set a filter first (/): this acts on every task it matches",
+                        severity="warning")
+        else:
+            self.count_matching(action, self.filter_text)
+
+    @work(thread=True, exclusive=True, group="bulk-count")
+    def count_matching(self, action, query):
+        try:
+            ids = self.app.source.task_ids(query)
+        except JobconsoleError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self.confirm_matching, action, query, ids)
+
+    def confirm_matching(self, action, query, ids):
+        from ..bulk import VERBS, BulkProgress
+        from ..confirm import Confirm
+        if not ids:
+            self.notify(f"no task matches {query!r}", markup=False)
+            return
+
+        def answered(yes):
+            if yes:
+                self.app.push_screen(BulkProgress(action, ids, query),
+                                     lambda account: self.notify(account, markup=False))
+        self.app.push_screen(Confirm(
+            f"{VERBS[action][0]} all {len(ids)} tasks matching {query!r} "
+            f"({_some(ids)})? Tasks that match later are not touched."), answered)
+
+
+def _some(ids):
+    return ", ".join(map(str, ids[:5])) + ("…" if len(ids) > 5 else "")
 
 
 def _tasks(ids):
