@@ -9,7 +9,7 @@ import click
 from jobconsole import api
 
 from .commands import (asynctask, database, demo, operations, processes, schedules, serve,
-                       tasks)
+                       stats, tasks)
 from .commands.common import Group
 from .launch import open_console
 
@@ -33,7 +33,8 @@ def cli(ctx, dsn, read_only, refresh, owner):
         open_console(dsn, read_only=read_only, refresh=refresh, owner=owner)
 
 
-for _theme in (database, operations, processes, tasks, schedules, asynctask, serve, demo):
+for _theme in (database, operations, processes, tasks, stats, schedules, asynctask, serve,
+               demo):
     for _command in _theme.COMMANDS:
         cli.add_command(_command)
 

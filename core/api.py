@@ -19,10 +19,11 @@ from typing import Any
 from . import actions, checks, db, detached, embedded, hosts, limits, operations, processes
 from . import sanitize as _sanitize
 from . import query, queues, schedules, schema, tasks, timing as _timing, transports
+from . import stats as _stats
 from . import watch as _watch, workflows
 from .errors import BadInput, Conflict
 from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, QueueInfo, ScheduleInfo,
-                      TaskSummary, WorkerInfo, WorkflowInfo)
+                      Stats, TaskSummary, WorkerInfo, WorkflowInfo)
 from .registry import task
 from .task import Task
 from .transports import Transport
@@ -217,6 +218,16 @@ def task_ids(dsn: Dsn, where: str, owner: str | None = None) -> list[int]:
     checks.optional_text("owner", owner)
     with db.pooled(_resolve(dsn)) as conn:
         return tasks.matching_ids(conn, where, owner)
+
+
+def stats(dsn: Dsn) -> Stats:
+    """The overview's figures (Stats): tasks ended per minute over the last hour and
+    per second over 5 and 60 minutes, split by done, failed and aborted; the backlog
+    per domain with its oldest queued task's age; each operation's failure rate and
+    p50/p95 duration; busy and idle workers, CPU and memory per host. Read from
+    counters the engine keeps, never by scanning the task table."""
+    with db.pooled(_resolve(dsn)) as conn:
+        return _stats.read(conn)
 
 
 def task_id_span(dsn: Dsn) -> int:

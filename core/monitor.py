@@ -30,7 +30,7 @@ import time
 import psutil
 import psycopg
 
-from . import db, engines, hosts, processes, records, schedules, tasks, transitions
+from . import db, engines, hosts, processes, records, schedules, stats, tasks, transitions
 from .engines.tracker import Trackers
 from . import tmux as tmux_windows
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
@@ -102,6 +102,7 @@ class Monitor:
         self.id = None
         self.connected_at = 0.0    # monotonic time the current connection was made
         self.trackers = None       # of the jobs of other engines (engines/)
+        self.next_prune = 0.0      # when to prune the overview's old counters
         self.engine_nudged = False
 
     # -- life cycle ---------------------------------------------------------------------
@@ -306,8 +307,12 @@ class Monitor:
 
     def beat(self):
         row = self.conn.execute(
-            "update jobconsole.monitor set heartbeat = now() where id = %s "
-            "returning status, stop_requested", (self.id,)).fetchone()
+            "update jobconsole.monitor set heartbeat = now(), cpu_percent = %s, "
+            "mem_percent = %s where id = %s returning status, stop_requested",
+            (psutil.cpu_percent(None), psutil.virtual_memory().percent, self.id)).fetchone()
+        if time.monotonic() >= self.next_prune:
+            self.next_prune = time.monotonic() + 600
+            stats.prune(self.conn)
         if row is None or row[0] == "dead":
             self.fence()
         elif row[1] and not self.stopping:

@@ -266,3 +266,14 @@ class WorkflowInfo:
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "total": self.total,
                 "counts": self.counts}
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The overview's figures (jobconsole.stats): none of them reads the task table but
+    for the backlog, which reads the queued and waiting tasks only."""
+    minutes: list            # [(minute start, done, failed, aborted)], the last 60, oldest first
+    rates: dict              # {'5m': (done, failed, aborted) per second, '60m': ...}
+    backlog: list            # [(domain, queued, waiting, oldest queued age in seconds or None)]
+    operations: list         # [(operation, ended, failed, failure rate, p50 s, p95 s)], last hour
+    hosts: list              # [(host, busy workers, idle workers, cpu %, memory %)]
