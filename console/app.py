@@ -21,6 +21,7 @@ from .live_screen import LiveScreen
 from .messages import Changed
 from .source import Source
 from .views.operations import OperationsView
+from .views.overview import OverviewView
 from .views.processes import MonitorsView, WorkersView
 from .views.queues import QueuesView
 from .views.schedules import SchedulesView
@@ -56,9 +57,10 @@ class JobConsole(App):
     #filter { height: 3; }
     #filter-error { color: $error; padding: 0 1; }
     """
-    MODES = {"tasks": TasksView, "workers": WorkersView, "monitors": MonitorsView,
+    MODES = {"overview": OverviewView, "tasks": TasksView, "workers": WorkersView, "monitors": MonitorsView,
              "schedules": SchedulesView, "operations": OperationsView, "queues": QueuesView}
     BINDINGS = [
+        Binding("0", "switch_mode('overview')", "Overview", id="app.overview"),
         Binding("1", "switch_mode('tasks')", "Tasks", id="app.tasks"),
         Binding("2", "switch_mode('workers')", "Workers", id="app.workers"),
         Binding("3", "switch_mode('monitors')", "Monitors", id="app.monitors"),
@@ -93,10 +95,26 @@ class JobConsole(App):
     def on_mount(self):
         self.connection = self.source.name
         self.switch_mode("tasks")
+        self.open_on_overview_if_empty()
         self.request_counts()
         if self._watch:
             self.watch_database()
         self.set_interval(self.refresh_every, self.fallback_refresh)
+
+    @work(thread=True, group="first-view")
+    def open_on_overview_if_empty(self):
+        """With no task to list, the overview says more than an empty table."""
+        try:
+            empty = not self.source.tasks(limit=1)
+        except JobconsoleError:
+            return
+        if empty:
+            self.call_from_thread(self._open_overview)
+
+    def _open_overview(self):
+        # unless the user went elsewhere, or opened something, meanwhile
+        if self._switches == 1 and isinstance(self.screen, TasksView):
+            self.switch_mode("overview")
 
     # -- liveness -----------------------------------------------------------------------
 
@@ -268,7 +286,8 @@ class JobConsole(App):
 
     def get_system_commands(self, screen):
         """The command palette (`:` or ctrl+p): jump to a view, or run an app action."""
-        for mode, help_text in (("tasks", "all tasks, newest first"),
+        for mode, help_text in (("overview", "throughput, backlog, failures, hosts"),
+                                ("tasks", "all tasks, newest first"),
                                 ("workers", "worker processes and their current task"),
                                 ("monitors", "monitors on every host"),
                                 ("schedules", "cron schedules"),

@@ -20,6 +20,9 @@ class Source:
         """The ids a query matches now: what a bulk action will act on."""
         return api.task_ids(self.dsn, where, owner=self.owner)
 
+    def stats(self):
+        return api.stats(self.dsn)
+
     def task_id_span(self):
         return api.task_id_span(self.dsn)
 

@@ -495,3 +495,35 @@ async def test_bulk_actions_are_refused_read_only(dsn):
         await pilot.pause(0.5)
         assert not app.screen.query("#question")
         assert api.list_tasks(dsn)[0].status == "queued"
+
+
+async def test_the_console_opens_on_the_overview_when_there_is_no_task(dsn):
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.current_mode == "overview", what="the overview")
+        await pilot.press("1")
+        await until(pilot, lambda: app.current_mode == "tasks", what="the tasks view")
+
+
+async def test_the_overview_shows_what_ended_and_what_waits(dsn, sql_conn):
+    ended = [api.schedule(dsn, op, 1) for op in ("double", "double", "double", "fail")]
+    waiting = api.schedule(dsn, "sleep", 1, owner="<b>markup</b>")
+    sql_conn.execute(
+        "update jobconsole.task set status = case when operation = 'fail' then 'failed' "
+        "else 'done' end, started = now() - interval '2 seconds', finished = now() "
+        "where id = any(%s)", ([t.id for t in ended],))
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app), what="the tasks")
+        await pilot.press("0")
+        await until(pilot, lambda: app.current_mode == "overview" and app.screen.loads,
+                    what="the overview")
+        screen = app.screen
+        assert str(screen.query_one("#done-label").render()).split()[-1] == "3"
+        assert str(screen.query_one("#failed-label").render()).split()[-1] == "1"
+        assert screen.query_one("#done-chart").data[-1] == 3
+        text = app.export_screenshot()
+        assert "Backlog" in text and "default" in text
+        assert "double" in text and "fail" in text and "100.0%" in text   # fail's rate
+        assert "≤2.0s" in text or "≤4.0s" in text           # p50 of 2-second tasks
+        assert waiting.info().status == "queued"

@@ -24,7 +24,8 @@ class TasksView(TableView):
         Binding("a", "abort", "Abort", id="tasks.abort"),
         Binding("R", "relaunch", "Relaunch", id="tasks.relaunch"),
         Binding("ctrl+d", "delete", "Delete", id="tasks.delete"),
-        Binding("A", "bulk('abort')", "Abort all matching", id="tasks.abort_matching"),
+        Binding("A", "bulk('abort')", "Abort all matching", show=False,
+                id="tasks.abort_matching"),
     ]
 
     # A filter that matches few tasks must look at all of them: on a million that is a

@@ -20,8 +20,10 @@ class Run:
 
 
 def runs(path):
-    """{task id: [Run, ...]} in order of start."""
+    """{task id: [Run, ...]} in order of start ({} before any task's code wrote)."""
     found = collections.defaultdict(dict)
+    if not os.path.exists(path):
+        return {}
     with open(path) as f:
         for line in f:
             event, tid, attempt, pid, when, *_ = line.split()

@@ -61,6 +61,8 @@ def test_a_frozen_worker_is_killed_before_its_task_is_retried(rdsn, monitors, jo
     monitors("--workers", "1", host="b", **CLOCK)
     task = api.schedule(rdsn, "work", 30, metadata={"journal": journal_path})
     pid = wait_for(lambda: worker_of(rdsn, task), 20, "the task to run")
+    # frozen once its code runs (frozen before, it would never write its first run)
+    wait_for(lambda: journal.runs(journal_path).get(task.id), 20, "the task's code to start")
 
     freeze([pid])
     wait_for(lambda: len(journal.runs(journal_path).get(task.id, [])) == 2, 30,
