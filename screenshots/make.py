@@ -54,6 +54,12 @@ async def shoot(dsn, train_id):
         await pilot.press("1", "question_mark")
         await settle(0.3)
         app.save_screenshot("help.svg", str(HERE))
+        await pilot.press("escape", "0")
+        await settle(2.0)
+        app.save_screenshot("overview.svg", str(HERE))
+        await pilot.press("1", "slash", *"status:failed,aborted !op:sleep", "enter")
+        await settle(1.5)
+        app.save_screenshot("query.svg", str(HERE))
 
 
 def main():
