@@ -25,6 +25,10 @@ def test_the_demo_runs_a_realistic_mix_and_two_schedules(dsn, tmp_path):
         # a second demo reuses the monitor and adds no schedule
         code, out, _ = jc(dsn, "demo", "--no-console", env={"JOBCONSOLE_HOME": str(tmp_path)})
         assert code == 0 and "already runs" in out and len(api.list_scheduled(dsn)) == 2
+        # what keeps running is said, with how to stop it (here the database is the
+        # test's, named by JOBCONSOLE_DSN: not the embedded server, which is not named)
+        assert f"to stop them: jobconsole shutdown-monitor {monitor.id} --now" in out
+        assert "db stop" not in out
     finally:
         api.shutdown_monitor(dsn, monitor.id, now=True)
         wait_for(lambda: not alive(monitor.pid), 20, "the demo monitor to stop")

@@ -1,4 +1,6 @@
 """The demo: the console on a realistic mix of tasks, on the embedded database."""
+import os
+
 import click
 
 from jobconsole import api
@@ -15,6 +17,7 @@ from ..launch import open_console
 def demo(dsn, workers, console):
     """Register demo operations, start a demo monitor, queue a realistic mix and two
     cron schedules, and open the console on it."""
+    embedded = not (dsn or os.environ.get(api.ENV_DSN))
     dsn = api.resolve_dsn(dsn)
     if running := api.serving_monitor(dsn, "demo"):
         click.echo(f"demo monitor {running.id} already runs (pid {running.pid})")
@@ -25,6 +28,15 @@ def demo(dsn, workers, console):
     click.echo(f"queued tasks {', '.join(str(t.id) for t in queued)}")
     if console:
         open_console(dsn)
+    # they outlive the console on purpose (the demo's tasks run on): say how to end them
+    steps = []
+    if monitor := api.serving_monitor(dsn, "demo"):
+        steps.append(f"jobconsole shutdown-monitor {monitor.id} --now")
+    if embedded:
+        steps.append("jobconsole db stop")
+    if steps:
+        click.echo("The demo monitor and its database keep running in the background; to "
+                   f"stop them: {' && '.join(steps)}")
 
 
 COMMANDS = [demo]
