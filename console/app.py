@@ -79,8 +79,10 @@ class JobConsole(App):
     paused = reactive(False)
     problem = reactive(None)
 
-    def __init__(self, dsn, *, read_only=False, refresh=5.0, owner=None, watch=True):
+    def __init__(self, dsn, *, read_only=False, refresh=5.0, owner=None, watch=True,
+                 keymap=None):
         super().__init__()
+        self.user_keymap = keymap or {}     # the user's {binding id: keys} (keymap.py)
         self.source = Source(dsn, owner=owner)
         self.read_only = read_only
         self.refresh_every = refresh
@@ -93,6 +95,8 @@ class JobConsole(App):
         self._switches = 0      # view switches asked for: the last one wins
 
     def on_mount(self):
+        if self.user_keymap:
+            self.set_keymap(self.user_keymap)
         self.connection = self.source.name
         self.switch_mode("tasks")
         self.open_on_overview_if_empty()
@@ -314,4 +318,4 @@ class JobConsole(App):
         own = bindings_of(screen)
         if own:
             sections.insert(0, (getattr(screen, "TITLE", "") or "This screen", own))
-        self.push_screen(Help(sections))
+        self.push_screen(Help(sections, self.user_keymap))

@@ -14,6 +14,13 @@ from .commands.common import Group
 from .launch import open_console
 
 
+def load_keymap(path):
+    """The user's keymap, checked against the console's binding ids (keymap.py)."""
+    from .help import binding_ids
+    from .keymap import load
+    return load(path, known=binding_ids())
+
+
 @click.group(cls=Group, invoke_without_command=True)
 @click.option("--dsn", envvar=api.ENV_DSN, default=None, metavar="DSN",
               help="libpq DSN of the database (default: $JOBCONSOLE_DSN, then the embedded "
@@ -22,15 +29,19 @@ from .launch import open_console
 @click.option("--refresh", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
               metavar="SECONDS", help="Console: fallback refresh when no notification comes.")
 @click.option("--owner", help="Console: show only this owner's tasks.")
+@click.option("--keymap", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Console: a TOML file of binding ids and keys (default: "
+                   "$XDG_CONFIG_HOME/jobconsole/keymap.toml, if it exists).")
 @click.pass_context
-def cli(ctx, dsn, read_only, refresh, owner):
+def cli(ctx, dsn, read_only, refresh, owner, keymap):
     """jobconsole: a PostgreSQL job queue with a terminal operations console.
 
     With no command, open the console.
     """
     ctx.obj = dsn
     if ctx.invoked_subcommand is None:
-        open_console(dsn, read_only=read_only, refresh=refresh, owner=owner)
+        open_console(dsn, read_only=read_only, refresh=refresh, owner=owner,
+                     keymap=load_keymap(keymap))
 
 
 for _theme in (database, operations, processes, tasks, stats, schedules, asynctask, serve,

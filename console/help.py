@@ -15,10 +15,11 @@ class Help(ModalScreen):
     """
     BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close", id="help.close")]
 
-    def __init__(self, sections):
-        """sections: [(title, [Binding])]"""
+    def __init__(self, sections, keymap=None):
+        """sections: [(title, [Binding])]; keymap: the user's {binding id: keys}"""
         super().__init__()
         self.sections = sections
+        self.keymap = keymap or {}
 
     def compose(self):
         with VerticalScroll():
@@ -28,7 +29,8 @@ class Help(ModalScreen):
                 table.add_column(style="bold cyan", no_wrap=True)
                 table.add_column()
                 for binding in bindings:
-                    keys = ", ".join(_key_name(k) for k in binding.key.split(","))
+                    keys = self.keymap.get(binding.id, binding.key)
+                    keys = ", ".join(_key_name(k) for k in keys.split(","))
                     table.add_row(Text(keys), Text(binding.description or binding.action))
                 yield Static(table)
 
@@ -37,6 +39,21 @@ def _key_name(key):
     names = {"slash": "/", "less_than_sign": "<", "greater_than_sign": ">", "space": "space",
              "question_mark": "?", "colon": ":", "escape": "esc"}
     return names.get(key, key)
+
+
+def binding_ids():
+    """Every binding id of the console's screens and widgets: what a keymap may name."""
+    from . import app, bulk, confirm, start_monitor, task_screen
+    from .views import operations, overview, processes, queues, schedules, table_view, tasks
+    ids = set()
+    for module in (app, bulk, confirm, start_monitor, task_screen, operations, overview,
+                   processes, queues, schedules, table_view, tasks):
+        for klass in vars(module).values():
+            for binding in getattr(klass, "__dict__", {}).get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    ids.add(binding.id)
+    ids.add("help.close")
+    return ids
 
 
 def bindings_of(obj):

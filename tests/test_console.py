@@ -527,3 +527,48 @@ async def test_the_overview_shows_what_ended_and_what_waits(dsn, sql_conn):
         assert "double" in text and "fail" in text and "100.0%" in text   # fail's rate
         assert "≤2.0s" in text or "≤4.0s" in text           # p50 of 2-second tasks
         assert waiting.info().status == "queued"
+
+
+async def test_a_keymap_file_rebinds_abort(dsn, tmp_path):
+    from jobconsole.console.cli import load_keymap
+    from jobconsole.console.help import Help
+    path = tmp_path / "keymap.toml"
+    path.write_text('[tasks]\nabort = "x"\n')
+    task = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, keymap=load_keymap(str(path)))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("a")
+        await pilot.pause(0.3)
+        assert not app.screen.query("#question")        # a does nothing now
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.query("#question"), what="the abort question")
+        await pilot.press("n", "question_mark")
+        await until(pilot, lambda: isinstance(app.screen, Help), what="the help")
+        lines = help_text(app.screen).splitlines()
+        assert any(line.split()[:2] == ["x", "Abort"] for line in lines if line.strip())
+        assert not any(line.split()[:2] == ["a", "Abort"] for line in lines if line.strip())
+
+
+def help_text(screen):
+    """What the help screen's tables say, as plain text."""
+    from rich.console import Console
+    from textual.widgets import Static
+    console = Console(record=True, width=100, file=io.StringIO())
+    for static in screen.query(Static):
+        console.print(static.content)
+    return console.export_text()
+
+
+def test_a_bad_keymap_is_refused_in_one_line(dsn, tmp_path):
+    from test_cli import jc
+    path = tmp_path / "keymap.toml"
+    path.write_text('"tasks.abrot" = "x"\n')
+    code, out, err = jc(dsn, "--keymap", str(path))
+    assert code == 2 and "names no binding 'tasks.abrot'" in err and "Traceback" not in err
+    path.write_text('"tasks.abort" = 3\n')
+    code, out, err = jc(dsn, "--keymap", str(path))
+    assert code == 2 and "must be a key" in err
+    path.write_text('tasks.abort = \n')
+    code, out, err = jc(dsn, "--keymap", str(path))
+    assert code == 2 and "is not TOML" in err
