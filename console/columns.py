@@ -39,6 +39,19 @@ def _options(monitor):
                     if v is not None)
 
 
+def bar(percent, width=5):
+    """'███░░  63%' for a CPU use (over 100% on several cores: full)."""
+    if percent is None:
+        return ""
+    filled = min(width, round(percent / 100 * width))
+    return "█" * filled + "░" * (width - filled) + f" {percent:3.0f}%"
+
+
+def _cpu_style(worker):
+    percent = worker.cpu_percent or 0
+    return "red" if percent >= 90 else "yellow" if percent >= 50 else "green"
+
+
 def _next_fire(schedule):
     if schedule.paused:
         return "paused"
@@ -81,6 +94,7 @@ WORKERS = [
     Column("status", "status", lambda w: w.status, _status_of("status")),
     Column("task", "task", lambda w: w.task_id, "bold"),
     Column("runs", "runs", lambda w: w.runs),
+    Column("cpu", "cpu", lambda w: bar(w.cpu_percent), _cpu_style),
     Column("mem", "mem", lambda w: f"{w.mem_mb} MB" if w.mem_mb else ""),
     Column("started", "started", lambda w: when(w.started)),
     Column("reason", "reason", lambda w: w.reason, "dim"),

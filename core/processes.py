@@ -65,7 +65,8 @@ def serving_monitor(conn, domain, host, stale):
 def list_workers(conn, *, all=False, monitor_id=None):
     rows = conn.execute(
         "select w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.runs, w.mem_mb, "
-        "w.reason, w.started, w.heartbeat, w.finished, coalesce(w.task_id, t.id), w.kind "
+        "w.reason, w.started, w.heartbeat, w.finished, coalesce(w.task_id, t.id), w.kind, "
+        "w.cpu_percent "
         "from jobconsole.worker w left join lateral (select id from jobconsole.task "
         "where worker_id = w.id and status in ('running', 'aborting') and started is not null "
         "order by id limit 1) t on true "

@@ -190,6 +190,7 @@ class WorkerInfo:
     finished: datetime | None
     task_id: int | None     # the task it is running now
     kind: str = "subprocess"    # or 'tmux' (a window of a tmux session), 'inprocess'
+    cpu_percent: float | None = None    # of one core, since its last heartbeat
 
 
 @dataclass(frozen=True)

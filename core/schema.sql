@@ -1,4 +1,4 @@
--- jobconsole schema, version 21
+-- jobconsole schema, version 22
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -105,7 +105,9 @@ create table jobconsole.worker (
     pid_started double precision,       -- as the monitor's: which process the pid is
     -- a child process of its monitor, a window of a tmux session, or the very process
     -- that asked for it (myjobs' worker_inprocess_start)
-    kind text not null default 'subprocess' check (kind in ('subprocess', 'tmux', 'inprocess'))
+    kind text not null default 'subprocess' check (kind in ('subprocess', 'tmux', 'inprocess')),
+    -- its process's CPU use since its last heartbeat, in percent of one core
+    cpu_percent real
 );
 -- a monitor's loop looks up its live workers at every tick
 create index worker_live on jobconsole.worker (monitor_id) where status in ('starting', 'running', 'stopping');

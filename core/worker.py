@@ -559,9 +559,10 @@ class Companion(threading.Thread):
     def beat(self):
         w = self.worker
         row = w.conn.execute(
-            "update jobconsole.worker set heartbeat = now(), mem_mb = %s "
+            "update jobconsole.worker set heartbeat = now(), mem_mb = %s, cpu_percent = %s "
             "where id = %s returning shutdown_requested, status",
-            (w.process.memory_info().rss // 2**20, w.id)).fetchone()
+            (w.process.memory_info().rss // 2**20, w.process.cpu_percent(None), w.id)
+        ).fetchone()
         self.last_beat = time.monotonic()
         self.failing = False
         if row is None or (row[1] != "running" and not w.exiting):

@@ -17,9 +17,10 @@ T0 = "2026-01-05 09:00:00+00"
 SEED = f"""
 insert into jobconsole.monitor (id, host, domain, pid, status, started, heartbeat)
 values (1, 'db-1', 'default', 4242, 'running', '{T0}', '{T0}');
-insert into jobconsole.worker (id, monitor_id, host, domain, pid, status, runs, mem_mb, started, heartbeat)
-values (1, 1, 'db-1', 'default', 5001, 'running', 12, 48, '{T0}', '{T0}'),
-       (2, 1, 'db-1', 'default', 5002, 'running', 3, 51, '{T0}', '{T0}');
+insert into jobconsole.worker (id, monitor_id, host, domain, pid, status, runs, mem_mb,
+                               cpu_percent, started, heartbeat)
+values (1, 1, 'db-1', 'default', 5001, 'running', 12, 48, 97, '{T0}', '{T0}'),
+       (2, 1, 'db-1', 'default', 5002, 'running', 3, 51, 4, '{T0}', '{T0}');
 insert into jobconsole.task (id, operation, domain, status, input, output, owner, metadata,
                              queued, claimed, started, finished, worker_id, error_kind, traceback)
 values

@@ -215,3 +215,11 @@ def test_a_schedule_that_never_fired_has_no_last_task():
 def test_the_missed_policy_shows_how_many_fire_times_were_missed():
     assert render.missed(schedule_info(missed="skip")) == "skip"
     assert render.missed(schedule_info(missed="once", missed_count=3)) == "once, 3 missed"
+
+
+def test_a_workers_cpu_is_a_small_bar():
+    from jobconsole.console.columns import bar
+    assert bar(None) == ""
+    assert bar(0) == "░░░░░   0%"
+    assert bar(63) == "███░░  63%"
+    assert bar(180) == "█████ 180%"      # several cores: full, and the figure says how far
