@@ -43,6 +43,9 @@ class Source:
     def dependencies(self, tid):
         return api.Task(self.dsn, tid).dependencies()
 
+    def attempts(self, tid):
+        return api.Task(self.dsn, tid).attempts()
+
     def workflow(self, name):
         return api.workflow(self.dsn, name)
 

@@ -70,14 +70,16 @@ class TaskScreen(LiveScreen):
         if info.action_id is not None and self._source is None:
             self._source = source.task_source(self.task_id)     # it never changes
         tethys = source.tethys_status(self.task_id) if _tethys(info) else None
-        return info, deps, flow, tethys, source.logs(self.task_id, after=self._after)
+        attempts = source.attempts(self.task_id) if info.attempt > 1 else []
+        return info, deps, flow, tethys, attempts, source.logs(self.task_id, after=self._after)
 
     def show(self, data):
-        info, deps, flow, tethys, lines = data
-        self.query_one("#details", Static).update(self._details(info, deps, flow, tethys))
+        info, deps, flow, tethys, attempts, lines = data
+        self.query_one("#details", Static).update(
+            self._details(info, deps, flow, tethys, attempts))
         self.query_one(LogPane).add(lines)
 
-    def _details(self, t, deps, flow, tethys=None):
+    def _details(self, t, deps, flow, tethys=None, attempts=()):
         table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
         table.add_column(style="bold", no_wrap=True, width=10)
         table.add_column(ratio=1)
@@ -95,6 +97,8 @@ class TaskScreen(LiveScreen):
                       cells.cell(duration(t.started, t.finished)))
         table.add_row("attempt", cells.cell(f"{t.attempt} of {t.retries + 1}"), "priority",
                       cells.cell(t.priority))
+        if attempts:
+            table.add_row("attempts", _attempts(attempts), "", Text(""))
         table.add_row("input", _preview(t.input_preview, t.input_size), "output",
                       _preview(t.output_preview, t.output_size))
         table.add_row("metadata", _value(t.metadata, None), "facet", _value(t.facet, None))
@@ -174,3 +178,19 @@ def _tethys(task):
     """What a Tethys job's task says of it (compat.tethys), or None."""
     job = (task.metadata or {}).get("tethys")
     return job if isinstance(job, dict) else None
+
+
+def _attempts(attempts):
+    """One line per failed attempt: when, how long, where, and the exception's line."""
+    text = Text()
+    for a in attempts:
+        text.append(f"{a.attempt}  ", "bold")
+        text.append(f"failed ({a.error_kind})" if a.error_kind else "failed", "red")
+        text.append(f"  {when(a.started) if a.started else '-'}"
+                    f"  {duration(a.started, a.finished) if a.started else ''}"
+                    f"  worker {a.worker_id if a.worker_id is not None else '-'}  ")
+        last = (a.traceback or "").rstrip("\n").rsplit("\n", 1)[-1]
+        text.append_text(cells.cell(last, "dim"))
+        text.append("\n")
+    text.rstrip()
+    return text

@@ -278,3 +278,14 @@ class Stats:
     backlog: list            # [(domain, queued, waiting, oldest queued age in seconds or None)]
     operations: list         # [(operation, ended, failed, failure rate, p50 s, p95 s)], last hour
     hosts: list              # [(host, busy workers, idle workers, cpu %, memory %)]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A failed attempt of a task that was retried (the task row is its last one)."""
+    attempt: int
+    worker_id: int | None
+    started: datetime | None
+    finished: datetime
+    error_kind: str | None
+    traceback: str | None       # its end: the exception

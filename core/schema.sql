@@ -1,4 +1,4 @@
--- jobconsole schema, version 22
+-- jobconsole schema, version 23
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -317,6 +317,12 @@ create function jobconsole.retry() returns trigger language plpgsql as $$
 declare
     wait double precision := least(new.backoff * 2 ^ least(new.attempt - 1, 40), 315360000);
 begin
+    -- the failed attempt, before its times are cleared (jobconsole.attempt)
+    insert into jobconsole.attempt (task_id, attempt, worker_id, started, finished,
+                                    error_kind, traceback)
+    values (new.id, new.attempt, new.worker_id, new.started, coalesce(new.finished, now()),
+            new.error_kind, right(new.traceback, 4000))
+    on conflict (task_id, attempt) do nothing;
     new.status := case when wait > 0 then 'waiting' else 'queued' end;
     new.run_at := case when wait > 0 then now() + make_interval(secs => wait) end;
     new.attempt := new.attempt + 1;
@@ -751,3 +757,17 @@ end $$;
 create trigger task_ended after update on jobconsole.task
     referencing new table as new_rows old table as old_rows
     for each statement execute function jobconsole.count_ended();
+
+-- Every failed attempt of a task that was retried: the task row holds its current (or
+-- last) attempt only, and the retry trigger records the one it turns into a retry
+-- before clearing its times. The task screen and show-task list them.
+create table jobconsole.attempt (
+    task_id bigint not null references jobconsole.task (id) on delete cascade,
+    attempt integer not null,
+    worker_id integer,
+    started timestamptz,
+    finished timestamptz not null,
+    error_kind text,
+    traceback text,          -- its end (the exception), at most 4000 characters
+    primary key (task_id, attempt)
+);

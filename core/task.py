@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import checks, db, tasks
-from .records import FINISHED, TaskInfo
+from .records import FINISHED, Attempt, TaskInfo
 
 
 class Task:
@@ -87,6 +87,12 @@ class Task:
         """(ids of the tasks this one waits for, ids of the tasks waiting for it)."""
         with db.pooled(self.dsn) as conn:
             return tasks.dependencies(conn, self.id)
+
+    def attempts(self) -> list[Attempt]:
+        """Its failed attempts that were retried, oldest first (Attempt); the task's own
+        fields are its current or last attempt."""
+        with db.pooled(self.dsn) as conn:
+            return tasks.attempts(conn, self.id)
 
     def logs(self, fromid: int | None = None, limit: int | None = None,
              detailed: bool = False) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ from datetime import datetime
 from . import db, limits, query, transitions
 from .errors import BadInput, Conflict, NotFound
 from .operations import resolve_operation
-from .records import LIVE_MONITOR, TASK_STATUSES, TaskInfo, TaskSummary
+from .records import LIVE_MONITOR, TASK_STATUSES, Attempt, TaskInfo, TaskSummary
 from .registry import check_retries, check_seconds
 
 COLUMNS = ", ".join(f.name for f in fields(TaskInfo))
@@ -258,6 +258,14 @@ def dependencies(conn, tid):
         "order by 1), array(select task_id from jobconsole.dependency where depends_on = %s "
         "order by 1)", (tid, tid)).fetchone()
     return row[0], row[1]
+
+
+def attempts(conn, tid):
+    """[Attempt] of the task's failed attempts that were retried, oldest first (its
+    current or last attempt is the task itself)."""
+    return [Attempt(*r) for r in conn.execute(
+        "select attempt, worker_id, started, finished, error_kind, traceback "
+        "from jobconsole.attempt where task_id = %s order by attempt", (tid,))]
 
 
 def logs(conn, tid, after=0, limit=None, detailed=False):

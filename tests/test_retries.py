@@ -16,6 +16,20 @@ def test_a_failing_task_is_retried_until_it_succeeds(dsn, start_monitor):
     assert (info.status, info.output, info.attempt) == ("done", "worked at attempt 3", 3)
 
 
+def test_every_failed_attempt_is_listed_with_its_outcome(dsn, start_monitor):
+    from test_cli import jc
+    start_monitor()
+    task = api.schedule(dsn, "flaky").join(timeout=30)
+    attempts = task.attempts()
+    assert [(a.attempt, a.error_kind) for a in attempts] == [(1, "error"), (2, "error")]
+    assert all(a.started <= a.finished and a.worker_id for a in attempts)
+    assert "attempt 1 failed" in attempts[0].traceback
+    assert "attempt 2 failed" in attempts[1].traceback
+    code, out, err = jc(dsn, "show-task", str(task.id))
+    assert code == 0 and "attempts that failed before this one:" in out
+    assert out.count("failed (error)") == 2
+
+
 def test_retries_run_out_and_the_last_failure_is_kept(dsn, start_monitor):
     start_monitor()
     task = api.schedule(dsn, "flaky", retries=1).join(timeout=30)

@@ -113,12 +113,14 @@ def output(as_json, items, columns):
                                 [[c.text(i) for c in columns] for i in items]))
 
 
-def show(info, as_json, dependencies=None):
-    """One task, every field on a line of its own, its traceback last."""
+def show(info, as_json, dependencies=None, attempts=()):
+    """One task, every field on a line of its own, its failed attempts (when it was
+    retried) and its traceback last."""
     data = info.as_json()
     if dependencies is not None:
         data["depends_on"], data["dependents"] = dependencies
     if as_json:
+        data["attempts"] = [dataclasses.asdict(a) for a in attempts]
         click.echo(render.to_json(data))
         return
     for key in ("input", "output", "metadata", "facet"):
@@ -129,6 +131,13 @@ def show(info, as_json, dependencies=None):
     width = max(map(len, data))
     for key, value in data.items():
         click.echo(f"{key.ljust(width)}  {sanitize('' if value is None else str(value))}")
+    if attempts:
+        click.echo("attempts that failed before this one:")
+        for a in attempts:
+            last = (a.traceback or "").rstrip("\n").rsplit("\n", 1)[-1]
+            click.echo(f"  {a.attempt}  failed ({a.error_kind})  "
+                       f"{render.duration(a.started, a.finished) if a.started else ''}  "
+                       f"worker {a.worker_id}  {sanitize(last)}")
     if tb:
         click.echo("traceback:")
         for line in tb.rstrip("\n").split("\n"):

@@ -73,7 +73,8 @@ def list_tasks(dsn, status, domain, owner, operation, workflow, where, limit, as
 def show_task(dsn, task_id, as_json):
     """Everything about one task but its log."""
     task = api.get_task(dsn, task_id)
-    show(task.info(), as_json, task.dependencies())
+    info = task.info()
+    show(info, as_json, task.dependencies(), task.attempts() if info.attempt > 1 else ())
 
 
 @click.command("show-workflow")
