@@ -61,6 +61,8 @@ def _next_fire(schedule):
 TASKS = [
     Column("id", "id", lambda t: t.id),
     Column("status", "status", lambda t: t.status, _status_of("status")),
+    # beside the status it explains, where a table cut at the screen's edge keeps it
+    Column("error", "error", lambda t: t.error_kind, "red"),
     Column("operation", "operation", lambda t: t.operation, "bold"),
     Column("domain", "domain", lambda t: t.domain),
     Column("owner", "owner", lambda t: t.owner),
@@ -69,7 +71,6 @@ TASKS = [
     Column("duration", "duration", lambda t: duration(t.started, t.finished)),
     Column("progress", "progress", lambda t: progress(t, 8), "cyan"),
     Column("worker", "worker", lambda t: t.worker_id),
-    Column("error", "error", lambda t: t.error_kind, "red"),
     # myjobs' category, or a Tethys job's type, app and status, where there is one:
     # last, as most tasks have none
     Column("category", "category", lambda t: _category(t), "dim"),

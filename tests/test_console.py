@@ -98,7 +98,7 @@ async def test_sort_keys_change_the_order(dsn):
         await pilot.press("less_than_sign")        # at the first column: reverse
         await until(pilot, lambda: ids(app) == [t.id for t in tasks], what="ascending ids")
         await pilot.press("greater_than_sign", "greater_than_sign")   # status, operation
-        await until(pilot, lambda: [r[3] for r in rows(app)] == ["double", "fail", "sleep"],
+        await until(pilot, lambda: [r[4] for r in rows(app)] == ["double", "fail", "sleep"],
                     what="sorted by operation")
 
 
