@@ -62,6 +62,35 @@ async def shoot(dsn, train_id):
         app.save_screenshot("query.svg", str(HERE))
 
 
+def shoot_web(dsn, port=8790):
+    """web.png: the console in Debian's chromium, through `jobconsole serve --web`
+    (skipped, saying so, where chromium or its driver is missing)."""
+    import shutil
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        print("web.png not made: Debian's chromium and chromium-driver are not installed")
+        return
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jobconsole.console", "serve", "--web", "--port", str(port)],
+        env=dict(os.environ, JOBCONSOLE_DSN=dsn), stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,760"):
+        options.add_argument(arg)
+    options.binary_location = shutil.which("chromium")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    try:
+        time.sleep(2)
+        driver.get(f"http://127.0.0.1:{port}/")
+        time.sleep(5)
+        driver.save_screenshot(str(HERE / "web.png"))
+    finally:
+        driver.quit()
+        server.terminate()
+        server.wait(20)
+
+
 def main():
     home = None
     dsn = os.environ.get("JOBCONSOLE_DSN")
@@ -77,13 +106,14 @@ def main():
         train = next(t for t in queued if t.info().operation == "train_model")
         time.sleep(4)
         asyncio.run(shoot(dsn, train.id))
+        shoot_web(dsn)
     finally:
         monitor.send_signal(signal.SIGTERM)
         monitor.wait(30)
         db.close_pools()
         if home:
             embedded.stop(home)
-    print("wrote", ", ".join(sorted(p.name for p in HERE.glob("*.svg"))))
+    print("wrote", ", ".join(sorted(p.name for p in [*HERE.glob("*.svg"), *HERE.glob("*.png")])))
 
 
 if __name__ == "__main__":
