@@ -247,25 +247,11 @@ with me as (
     from results r
     where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
       and exists (select from me)
-    returning t.id, t.domain, t.operation, t.status,
+    returning t.id, t.operation, t.status,
               extract(epoch from t.finished - t.started)::float8 as secs
-), counted as (
-    -- the overview's counters, in this worker's own row (schema.sql: task_minute)
-    insert into jobconsole.task_minute as m (minute, domain, operation, shard, done,
-                                             failed, aborted, seconds, hist)
-    select date_trunc('minute', now()), f.domain, f.operation, %(wid)s,
-           count(*) filter (where f.status = 'done'),
-           count(*) filter (where f.status = 'failed'),
-           count(*) filter (where f.status = 'aborted'),
-           coalesce(sum(f.secs), 0), jobconsole.histogram(array_agg(f.secs))
-    from finish f group by f.domain, f.operation
-    on conflict (minute, domain, operation, shard) do update set
-        done = m.done + excluded.done, failed = m.failed + excluded.failed,
-        aborted = m.aborted + excluded.aborted, seconds = m.seconds + excluded.seconds,
-        hist = jobconsole.hist_add(m.hist, excluded.hist)
-    returning 1
 ), said as (
-    -- the task trigger's counting stands aside: this statement counted its own
+    -- the task trigger's counting stands aside: the worker counts what this statement
+    -- ended, from what it returns (stats.Tally)
     select set_config('jobconsole.counted', statement_timestamp()::text, true)
 ), {logged}started as (
     update jobconsole.task set started = now()
@@ -274,8 +260,10 @@ with me as (
     returning id
 )
 select exists (select from me), array(select id from started),
-       case when %(notify)s <> '' then pg_notify('jobconsole_task', %(notify)s) end
-where (select count(*) from said) + (select count(*) from counted) >= 0   -- both run
+       case when %(notify)s <> '' then pg_notify('jobconsole_task', %(notify)s) end,
+       array(select operation from finish), array(select status from finish),
+       array(select secs from finish)
+where (select count(*) from said) >= 0   -- it runs
 """
 _finish = _aborting_or("r.status", "r.kind", "r.traceback", row="t.")
 STEP = _STEP.format(logged="", finish=_finish)

@@ -64,7 +64,8 @@ import traceback
 import psutil
 import psycopg
 
-from . import capture, db, hosts, records, registry, shipped, tasks, tmux, transitions
+from . import (capture, db, hosts, records, registry, shipped, stats, tasks, tmux,
+               transitions)
 from .errors import DatabaseUnavailable
 from .limits import cap_traceback
 from .runtime import LogBuffer, TaskRun, storable
@@ -72,6 +73,7 @@ from .timing import Timing
 
 _LIVE_WORKER = db.sql_list(records.LIVE_WORKER)
 MAX_AHEAD = 16          # tasks claimed at once, at most
+COUNT_EVERY = 1.0       # seconds between two writes of the overview's counts
 QUICK = 0.02            # seconds: a task this fast lets the worker claim further ahead
 GROUP = MAX_AHEAD       # tiny tasks started and recorded together: a whole claim, so
                         # that 16 of them cost one claim and one step
@@ -108,6 +110,7 @@ class Worker:
         self.conn = None
         self.conn_lock = threading.Lock()    # held while a broken connection is replaced
         self.unconfirmed = []    # steps recorded, not yet made durable (flush_lock)
+        self.tally = stats.Tally()   # what its steps ended, for the overview's counters
         self.current = None      # the task the worker row names as running (flush_lock)
         self.exiting = False
 
@@ -138,6 +141,7 @@ class Worker:
             conn.execute("set synchronous_commit = on")
             self.give_back()
             self.flush_results()
+            self.tally.flush(conn, self.id, self.domain)
             conn.execute(
                 "update jobconsole.worker set status = 'stopped', finished = now(), "
                 f"reason = coalesce(reason, %s) where id = %s and status in {_LIVE_WORKER}",
@@ -356,9 +360,10 @@ class Worker:
                 raws=[r["raw_output"] for r in results], kinds=[r["kind"] for r in results],
                 tracebacks=[r["traceback"] for r in results], **logged._asdict(),
                 notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
-            alive, started, _ = conn.execute(
+            alive, started, _, operations, statuses, seconds = conn.execute(
                 transitions.STEP_LOGGED if logged.lines else transitions.STEP,
                 params).fetchone()
+            self.tally.add(operations, statuses, seconds)
         except BaseException:
             # not recorded: the next step records them, whichever thread makes it
             self.results[:0] = results
@@ -525,7 +530,7 @@ class Companion(threading.Thread):
 
     def beat_forever(self):
         w = self.worker
-        next_beat = next_flush = 0.0
+        next_beat = next_flush = next_count = 0.0
         pointed = None
         while not w.ended:
             if w.child and os.getppid() != self.parent:   # the monitor is gone
@@ -538,8 +543,15 @@ class Companion(threading.Thread):
                     next_flush = now + w.timing.log_flush
                     if w.buffer.pending():
                         self.flush()
+                if now >= next_count:
+                    next_count = now + COUNT_EVERY
+                    self.count()
                 busy, tid = w.busy_since, w.buffer.task_id
                 if busy is not None and now - busy > SLOW:
+                    if w.tally.rows:
+                        # a slow task may be aborted, which kills this process: what
+                        # ended before it is counted first, while the connection is idle
+                        self.count()
                     if w.hand or w.group:
                         w.give_back()   # a slow task: let idle workers take what waits
                     if w.grouped and tid != pointed:
@@ -584,6 +596,11 @@ class Companion(threading.Thread):
             except BaseException:
                 w.buffer.put_back(logged)
                 raise
+
+    def count(self):
+        w = self.worker
+        with w.flush_lock:
+            w.tally.flush(w.conn, w.id, w.domain)
 
 
 def write_state(conn, progress, facets):

@@ -29,8 +29,8 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from ..errors import BadInput, EngineUnavailable
 from .. import imports
+from ..errors import BadInput, EngineUnavailable
 from . import State
 
 NAME = "dask"

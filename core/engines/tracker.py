@@ -3,7 +3,8 @@ the engine (see the package's docstring).
 
 One tracker at a time does the work: the one whose connection holds the engine's
 advisory lock. A monitor that dies (SIGKILL included) closes its connection, which
-frees the lock, and the next tracker to ask takes it over within a second. It finds
+frees the lock, and the next monitor to look for work (every LOOK_EVERY seconds)
+starts a tracker that takes it over. It finds
 everything it needs in the database: which tasks are submitted, under which engine id,
 and how much of their output is in their logs already. A submission is marked begun
 before the engine is asked; one found begun but unrecorded is looked up by name in the
@@ -25,10 +26,10 @@ from typing import Any
 import psycopg
 
 from .. import db, transitions
-from ..tasks import to_json_text
-from . import State
 from ..errors import BadInput, DatabaseUnavailable, EngineUnavailable, first_line
 from ..records import FINISHED
+from ..tasks import to_json_text
+from . import State
 
 log = logging.getLogger("jobconsole.engines")
 
@@ -96,10 +97,10 @@ class Tracker(threading.Thread):
         """Until the next poll; at once when a task of this engine is queued, or when an
         engine that says when its jobs end (Dask) says so."""
         nudged = getattr(self.engine, "nudged", None)
-        slice = seconds if nudged is None else 0.02
+        step = seconds if nudged is None else 0.02
         deadline = time.monotonic() + seconds
         while not self.done.is_set() and (left := deadline - time.monotonic()) > 0:
-            notes = list(self.conn.notifies(timeout=min(left, slice), stop_after=1))
+            notes = list(self.conn.notifies(timeout=min(left, step), stop_after=1))
             if any(n.payload == self.engine.NAME for n in notes):
                 return
             if nudged is not None and nudged.is_set():

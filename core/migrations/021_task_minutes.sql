@@ -1,10 +1,10 @@
 -- Per-minute counters of ended tasks, kept by the engine as tasks end, which the
 -- console's overview and `jobconsole stats` read instead of the task table: their cost
 -- does not grow with it. One row per minute, domain, operation and shard: a worker
--- counts what its own step ends in its own row (shard = its id), so that workers never
--- wait on each other's counters; every other statement that ends tasks (an abort, a
--- crash, a dependency's failure, a Slurm job's end) is counted by the task trigger in
--- shard 0. `hist` counts durations (started to finished) in 28 buckets: bucket 0 up to
+-- counts what its own steps end and writes it once a second in its own row (shard =
+-- its id), so that workers never wait on each other's counters and a step costs no
+-- more; every other statement that ends tasks (an abort, a crash, a dependency's
+-- failure, a Slurm job's end) is counted by the task trigger in shard 0. `hist` counts durations (started to finished) in 28 buckets: bucket 0 up to
 -- 1 ms, bucket b up to 2^b ms, the last everything longer; p50 and p95 are read off it,
 -- to within a factor of two.
 create table jobconsole.task_minute (
@@ -34,11 +34,14 @@ language sql immutable as $$
     select array_agg(x + y order by i) from unnest(a, b) with ordinality as u(x, y, i)
 $$;
 
--- Counts what a statement ended, unless the statement counted it itself (a worker's
--- step, which says so in jobconsole.counted for the length of the statement).
+-- Counts what a statement ended, unless its worker counts it (a worker's step says so
+-- in jobconsole.counted for the length of the statement, and writes its counts once a
+-- second: core/stats.py, Tally). Most statements end nothing (a claim, a start): they
+-- leave at the first test.
 create function jobconsole.count_ended() returns trigger language plpgsql as $$
 begin
-    if current_setting('jobconsole.counted', true) = statement_timestamp()::text then
+    if current_setting('jobconsole.counted', true) = statement_timestamp()::text
+       or not exists (select from new_rows where status in ('done', 'failed', 'aborted')) then
         return null;
     end if;
     insert into jobconsole.task_minute as m (minute, domain, operation, shard, done, failed,
