@@ -463,9 +463,10 @@ class TethysJob:
         return self
 
     def _prepare(self) -> None:
-        """What a SLURM job needs before it is released: a controller that answers (when
-        this host has Slurm's commands: else the monitors' hosts are trusted), and its
-        input files in its workspace."""
+        """What a job of another engine needs before it is released: a Dask scheduler
+        that answers; for a SLURM job, a controller that answers (when this host has
+        Slurm's commands: else the monitors' hosts are trusted) and its input files in
+        its workspace."""
         if self.job_type == "DASK":
             try:
                 dask.ping(dask.scheduler_of(self._attributes))

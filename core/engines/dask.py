@@ -15,6 +15,7 @@ the task as a crash instead.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import signal
@@ -49,9 +50,9 @@ class WorkerDied(Exception):
 
 
 def missing() -> str | None:
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
+    """Why Dask cannot be driven from this host, or None. Asked without importing
+    distributed: every monitor asks, and that import costs a second and tens of MB."""
+    if importlib.util.find_spec("distributed") is None:
         return "Dask's distributed is not installed (pip install 'jobconsole[dask]')"
     return None
 
