@@ -572,3 +572,21 @@ def test_a_bad_keymap_is_refused_in_one_line(dsn, tmp_path):
     path.write_text('tasks.abort = \n')
     code, out, err = jc(dsn, "--keymap", str(path))
     assert code == 2 and "is not TOML" in err
+
+
+async def test_the_cursor_stays_on_its_task_when_rows_arrive_above_it(dsn):
+    tasks = [api.schedule(dsn, "sleep", 1) for _ in range(3)]
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 3)
+        await pilot.press("down")               # on the middle task
+        table = app.screen.query_one(LiveTable)
+        chosen = table.current_key
+        assert chosen == str(tasks[1].id)
+        for _ in range(2):
+            api.schedule(dsn, "sleep", 1)
+        await until(pilot, lambda: len(ids(app)) == 5, what="the new rows on top")
+        assert table.current_key == chosen and table.cursor_row == 3
+        await pilot.press("a")                  # acts on the row the user saw highlighted
+        await until(pilot, lambda: app.screen.query("#question"), what="the question")
+        assert f"Abort task {chosen}?" in str(app.screen.query_one("#question").render())
