@@ -39,7 +39,7 @@ def test_schedule_then_list_show_and_log(dsn, start_monitor):
     code, out, _ = jc(dsn, "list-tasks")
     assert code == 0
     header, row = out.splitlines()
-    assert header.split()[:3] == ["ID", "STATUS", "OPERATION"]
+    assert header.split()[:4] == ["ID", "STATUS", "ERROR", "OPERATION"]
     assert row.split()[:3] == [str(tid), "done", "double"]
 
     # a listing carries a preview of each value and its size, never the value
