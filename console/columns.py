@@ -8,7 +8,7 @@ from typing import Any, Callable
 from jobconsole import api
 from jobconsole.compat.tethys import task_status as tethys_status
 
-from .render import (countdown, duration, input_text, last_task, missed, progress,
+from .render import (bar, countdown, duration, input_text, last_task, missed, progress,
                      seconds_text, when)
 from .styles import STATUS_STYLES
 
@@ -37,14 +37,6 @@ def _heartbeat_style(monitor):
 def _options(monitor):
     return " ".join(f"{k.replace('_', '-')}={v}" for k, v in monitor.options.items()
                     if v is not None)
-
-
-def bar(percent, width=5):
-    """'███░░  63%' for a CPU use (over 100% on several cores: full)."""
-    if percent is None:
-        return ""
-    filled = min(width, round(percent / 100 * width))
-    return "█" * filled + "░" * (width - filled) + f" {percent:3.0f}%"
 
 
 def _cpu_style(worker):

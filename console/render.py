@@ -62,6 +62,24 @@ def seconds_text(seconds):
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
+def upto(seconds):
+    """'≤2.0s' for the upper bound of a histogram bucket ('' for none)."""
+    return "" if seconds is None else f"≤{seconds_text(seconds)}"
+
+
+def bar(percent, width=5):
+    """'███░░  63%' for a use in percent (over 100%, on several cores: full)."""
+    if percent is None:
+        return ""
+    filled = min(width, round(percent / 100 * width))
+    return "█" * filled + "░" * (width - filled) + f" {percent:3.0f}%"
+
+
+def id_list(ids, most=5):
+    """'4, 5, 6, 7, 8…': the first ids of a set an action is about to act on."""
+    return ", ".join(map(str, ids[:most])) + ("…" if len(ids) > most else "")
+
+
 def progress(info, width=10):
     """'██████    60%' for a task with a total, '42' without one, '' with no progress."""
     if info.progress_done is None:

@@ -30,7 +30,10 @@ def read(conn):
         "array_agg(hist) from jobconsole.task_minute "
         "where minute >= date_trunc('minute', now()) - make_interval(mins => %s) "
         "group by minute, operation", (WINDOW - 1,)).fetchall()
-    now_minute = conn.execute("select date_trunc('minute', now())").fetchone()[0]
+    # the server's clock, read once: this minute, and how much of it has passed
+    now_minute, elapsed = conn.execute(
+        "select date_trunc('minute', now()), "
+        "extract(epoch from now() - date_trunc('minute', now()))::float8").fetchone()
     by_minute = {now_minute - timedelta(minutes=i): [0, 0, 0] for i in range(WINDOW)}
     ops = {}
     for minute, operation, done, failed, aborted, hists in rows:
@@ -44,7 +47,7 @@ def read(conn):
         for hist in hists:
             op[2] = [a + b for a, b in zip(op[2], hist)]
     minutes = [(m, *c) for m, c in sorted(by_minute.items())][-WINDOW:]
-    rates = {"5m": _rate(minutes[-5:], conn), "60m": _rate(minutes, conn)}
+    rates = {"5m": _rate(minutes[-5:], elapsed), "60m": _rate(minutes, elapsed)}
     operations = sorted(
         ((name, ended, failed, failed / ended if ended else 0.0,
           _percentile(hist, 0.5), _percentile(hist, 0.95))
@@ -65,14 +68,12 @@ def read(conn):
                  [tuple(h) for h in hosts])
 
 
-def _rate(minutes, conn):
+def _rate(minutes, elapsed):
     """(done, failed, aborted) per second over these minutes (the current one counts for
-    the part of it that has passed)."""
+    the `elapsed` seconds of it that have passed)."""
     if not minutes:
         return (0.0, 0.0, 0.0)
-    elapsed = conn.execute("select extract(epoch from now() - date_trunc('minute', now()))"
-                           ).fetchone()[0]
-    seconds = 60 * (len(minutes) - 1) + max(float(elapsed), 1.0)
+    seconds = 60 * (len(minutes) - 1) + max(elapsed, 1.0)
     return tuple(sum(m[i] for m in minutes) / seconds for i in (1, 2, 3))
 
 

@@ -31,7 +31,7 @@ def stats(dsn, as_json):
     click.echo()
     click.echo(render.table(
         ["OPERATION (LAST HOUR)", "ENDED", "FAILED", "FAILURE RATE", "P50", "P95"],
-        [[name, ended, failed, f"{rate * 100:.1f}%", _secs(p50), _secs(p95)]
+        [[name, ended, failed, f"{rate * 100:.1f}%", render.upto(p50), render.upto(p95)]
          for name, ended, failed, rate, p50, p95 in figures.operations])
         if figures.operations else "no task ended in the last hour")
     click.echo()
@@ -39,10 +39,6 @@ def stats(dsn, as_json):
         ["HOST", "BUSY", "IDLE", "CPU", "MEMORY"],
         [[host, busy, idle, _percent(cpu), _percent(mem)]
          for host, busy, idle, cpu, mem in figures.hosts]) if figures.hosts else "no monitor runs")
-
-
-def _secs(value):
-    return "" if value is None else f"≤{render.seconds_text(value)}"
 
 
 def _percent(value):

@@ -137,7 +137,7 @@ def bulk(dsn, task_id, where, yes, verb, act):
         return
     if not yes:
         click.confirm(f"{verb.capitalize()} {len(ids)} task{'s' * (len(ids) != 1)} matching "
-                      f"{where!r} ({_some(ids)})?", abort=True, err=True)
+                      f"{where!r} ({render.id_list(ids)})?", abort=True, err=True)
     done = 0
     for tid in ids:
         try:
@@ -146,10 +146,6 @@ def bulk(dsn, task_id, where, yes, verb, act):
         except JobconsoleError as exc:     # it changed since it matched: say so, go on
             click.echo(f"task {tid}: {exc}", err=True)
     click.echo(f"{verb}: {done} of {len(ids)} tasks matching {where!r}", err=True)
-
-
-def _some(ids):
-    return ", ".join(map(str, ids[:5])) + ("…" if len(ids) > 5 else "")
 
 
 def where_options(command):

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Label, Sparkline, Static
 
 from ..live_screen import LiveScreen
-from ..render import seconds_text
+from ..render import bar, seconds_text, upto
 from ..widgets.banner import Banner
 from ..widgets.status_bar import StatusBar
 
@@ -90,7 +90,7 @@ class OverviewView(LiveScreen):
              for d, q, w, age in figures.backlog], "nothing queued or waiting"))
         self.query_one("#operations", Static).update(_table(
             "Operations, last hour", ["operation", "ended", "failed", "failure rate", "p50", "p95"],
-            [(name, ended, failed, f"{rate * 100:.1f}%", _upto(p50), _upto(p95))
+            [(name, ended, failed, f"{rate * 100:.1f}%", upto(p50), upto(p95))
              for name, ended, failed, rate, p50, p95 in figures.operations],
             "no task ended in the last hour"))
         self.query_one("#hosts", Static).update(_table(
@@ -112,13 +112,10 @@ def _table(title, headers, rows, empty):
     return table
 
 
-def _upto(seconds):
-    return "" if seconds is None else f"≤{seconds_text(seconds)}"
-
-
 def _bar(percent, width=10):
+    """The bar coloured by how loaded the host is, its figure plain."""
     if percent is None:
         return Text("")
-    filled = round(percent / 100 * width)
     style = "red" if percent >= 90 else "yellow" if percent >= 70 else "green"
-    return Text("█" * filled + "░" * (width - filled), style=style) + Text(f" {percent:3.0f}%")
+    text = bar(percent, width)
+    return Text(text[:width], style=style) + Text(text[width:])

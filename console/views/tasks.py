@@ -6,6 +6,7 @@ from jobconsole import api
 from jobconsole.errors import JobconsoleError
 
 from .. import cells, columns
+from ..render import id_list
 from .table_view import TableView
 
 SEARCH_FIRST = 20_000   # a filter first searches the newest this many tasks...
@@ -154,12 +155,8 @@ class TasksView(TableView):
                                      lambda account: self.notify(account, markup=False))
         self.app.push_screen(Confirm(
             f"{VERBS[action][0]} all {len(ids)} tasks matching {query!r} "
-            f"({_some(ids)})? Tasks that match later are not touched."), answered)
-
-
-def _some(ids):
-    return ", ".join(map(str, ids[:5])) + ("…" if len(ids) > 5 else "")
+            f"({id_list(ids)})? Tasks that match later are not touched."), answered)
 
 
 def _tasks(ids):
-    return f"task {ids[0]}" if len(ids) == 1 else f"{len(ids)} tasks ({', '.join(map(str, ids[:5]))}{'…' if len(ids) > 5 else ''})"
+    return f"task {ids[0]}" if len(ids) == 1 else f"{len(ids)} tasks ({id_list(ids)})"
