@@ -30,7 +30,7 @@ import time
 import psutil
 import psycopg
 
-from . import db, engines, hosts, processes, records, schedules, stats, tasks, transitions
+from . import counts, db, engines, hosts, processes, records, schedules, stats, tasks, transitions
 from .engines.tracker import Trackers
 from . import tmux as tmux_windows
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
@@ -103,6 +103,7 @@ class Monitor:
         self.connected_at = 0.0    # monotonic time the current connection was made
         self.trackers = None       # of the jobs of other engines (engines/)
         self.next_prune = 0.0      # when to prune the overview's old counters
+        self.recounter = counts.Recounter(dsn)   # corrects the status counts now and then
         self.engine_nudged = False
 
     # -- life cycle ---------------------------------------------------------------------
@@ -313,6 +314,7 @@ class Monitor:
         if time.monotonic() >= self.next_prune:
             self.next_prune = time.monotonic() + 600
             stats.prune(self.conn)
+        self.recounter.poke()
         if row is None or row[0] == "dead":
             self.fence()
         elif row[1] and not self.stopping:

@@ -36,7 +36,7 @@ _MATCHED = {
     "id": ("id", "int"),
 }
 _COMPARED = {
-    "age": ("now() - queued", "interval"),
+    "age": ("queued", "since"),     # compared the other way round: queued < now() - 1h
     "dur": ("coalesce(finished, now()) - started", "interval"),
     "duration": ("coalesce(finished, now()) - started", "interval"),
     "id": ("id", "int"),
@@ -102,8 +102,10 @@ def compile(text: str | None, prefix: str = "q") -> Compiled | None:
             clause = _matched(name, value, start, param)
         else:
             clause = _compared(name, op, value, start, match.start("value"), param)
-        clauses.append(f"not coalesce({clause}, false)" if match.group("neg")
-                       else f"coalesce({clause}, false)")
+        # a term on a null column is false, and so is its negation's test: `!kind:timeout`
+        # keeps the tasks without an error kind. A term that holds is left bare, so that
+        # the planner can match it to an index.
+        clauses.append(f"({clause}) is not true" if match.group("neg") else clause)
     if not clauses:
         return None
     return Compiled(" and ".join(clauses), params)
@@ -161,6 +163,10 @@ def _compared(name: str, op: str, value: str, start: int, at: int, param: Any) -
     if match is None:
         raise QueryError(f"{name}: {value!r} is not a duration such as 30s, 5m, 2h or 1d", at)
     seconds = float(match.group(1)) * _SECONDS[match.group(2) or "s"]
+    if kind == "since":
+        # age > 1h: queued before an hour ago; a column alone on one side, as an index needs
+        flipped = {">": "<", ">=": "<=", "<": ">", "<=": ">="}[op]
+        return f"{column} {flipped} now() - make_interval(secs => {param(seconds)}::float8)"
     return f"{column} {op} make_interval(secs => {param(seconds)}::float8)"
 
 

@@ -271,8 +271,8 @@ class WorkflowInfo:
 
 @dataclass(frozen=True)
 class Stats:
-    """The overview's figures (jobconsole.stats): none of them reads the task table but
-    for the backlog, which reads the queued and waiting tasks only."""
+    """The overview's figures (jobconsole.stats): none of them counts the task table; the
+    backlog's oldest age reads one queued task of each domain."""
     minutes: list            # [(minute start, done, failed, aborted)], the last 60, oldest first
     rates: dict              # {'5m': (done, failed, aborted) per second, '60m': ...}
     backlog: list            # [(domain, queued, waiting, oldest queued age in seconds or None)]

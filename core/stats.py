@@ -2,7 +2,8 @@
 
 They come from the per-minute counters the engine keeps as tasks end
 (jobconsole.task_minute, migration 021), from the worker and monitor rows, and, for the
-backlog, from the queued and waiting tasks alone (an index on status reaches them), so
+backlog, from the counts by status (jobconsole.task_count, migration 024) and the
+oldest queued task of each domain (the first of the status index's queued entries), so
 that reading them costs the same on ten thousand tasks or ten million. Durations'
 p50 and p95 come from the counters' histograms: to within a factor of two.
 
@@ -17,6 +18,7 @@ import threading
 import time
 from datetime import timedelta
 
+from . import counts
 from .records import Stats
 
 WINDOW = 60         # minutes the overview looks back
@@ -37,10 +39,10 @@ def read(conn):
     by_minute = {now_minute - timedelta(minutes=i): [0, 0, 0] for i in range(WINDOW)}
     ops = {}
     for minute, operation, done, failed, aborted, hists in rows:
-        counts = by_minute.setdefault(minute, [0, 0, 0])
-        counts[0] += done
-        counts[1] += failed
-        counts[2] += aborted
+        ended = by_minute.setdefault(minute, [0, 0, 0])
+        ended[0] += done
+        ended[1] += failed
+        ended[2] += aborted
         op = ops.setdefault(operation, [0, 0, [0] * BUCKETS])
         op[0] += done + failed + aborted
         op[1] += failed
@@ -52,19 +54,22 @@ def read(conn):
         ((name, ended, failed, failed / ended if ended else 0.0,
           _percentile(hist, 0.5), _percentile(hist, 0.95))
          for name, (ended, failed, hist) in ops.items()), key=lambda o: -o[1])
-    backlog = conn.execute(
-        "select domain, count(*) filter (where status = 'queued'), "
-        "count(*) filter (where status = 'waiting'), "
-        "extract(epoch from now() - min(queued) filter (where status = 'queued'))::float8 "
-        "from jobconsole.task where status in ('queued', 'waiting') "
-        "group by domain order by domain").fetchall()
+    waiting = counts.by_domain(conn, ("queued", "waiting"))
+    oldest = dict(conn.execute(
+        "select d, (select extract(epoch from now() - t.queued)::float8 "
+        "           from jobconsole.task t where t.status = 'queued' and t.domain = d "
+        "           order by t.id limit 1) "
+        "from unnest(%s::text[]) d",
+        ([d for d, c in waiting.items() if c.get("queued")],)).fetchall())
+    backlog = [(d, c.get("queued", 0), c.get("waiting", 0), oldest.get(d))
+               for d, c in sorted(waiting.items())]
     hosts = conn.execute(
         "select m.host, count(*) filter (where w.task_id is not null), "
         "count(*) filter (where w.task_id is null), max(m.cpu_percent), max(m.mem_percent) "
         "from jobconsole.monitor m left join jobconsole.worker w on w.monitor_id = m.id "
         "and w.status = 'running' where m.status = 'running' group by m.host "
         "order by m.host").fetchall()
-    return Stats(minutes, rates, [tuple(b) for b in backlog], operations,
+    return Stats(minutes, rates, backlog, operations,
                  [tuple(h) for h in hosts])
 
 

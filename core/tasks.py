@@ -369,10 +369,3 @@ def id_span(conn):
     return row[0] or 0
 
 
-def count_by_status(conn, owner=None):
-    """{status: count} over all tasks (or one owner's)."""
-    rows = conn.execute(
-        "select status, count(*) from jobconsole.task "
-        "where %(owner)s::text is null or owner = %(owner)s group by status",
-        dict(owner=owner)).fetchall()
-    return dict(rows)

@@ -77,8 +77,9 @@ select {values} from one
 {conflict}
 returning id
 """
-    # many rows: the statement announces them, once per domain, and the trigger (one
-    # call per row) stands aside, told so by a setting read before any row is inserted
+    # many rows: the statement announces and counts them, once per domain, and the
+    # trigger (one call per row) stands aside, told so by a setting read before any row
+    # is inserted
     values = values.format(input="u.i", raw="u.r")
     return _OPERATION + f""", announce as (
     select set_config('jobconsole.insert_announced', statement_timestamp()::text, true)
@@ -94,8 +95,13 @@ returning id
     select pg_notify(case when q then 'jobconsole_queued' else 'jobconsole_task' end,
                      case when q then domain else 'new' end)
     from (select distinct domain, status = 'queued' as q from ins) d
+), counted as (
+    select jobconsole.add_counts(array_agg(coalesce(%(owner)s, '')), array_agg(domain),
+                                 array_agg(status), array_agg(1::bigint))
+    from ins
 )
-select id from ins where (select count(*) from told) >= 0   -- runs told
+select id from ins
+where (select count(*) from told) >= 0 and (select count(*) from counted) >= 0  -- run both
 """
 
 

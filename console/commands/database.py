@@ -65,4 +65,12 @@ def vacuum(dsn, days):
     click.echo(f"deleted {counts['tasks']} tasks and {counts['monitors']} monitors")
 
 
-COMMANDS = [init_db, server, vacuum]
+@click.command()
+@click.pass_obj
+def recount(dsn):
+    """Correct the counts of tasks by status to the task table's (monitors do it hourly)."""
+    wrong = api.recount(dsn)
+    click.echo(f"recounted: {wrong} count{'' if wrong == 1 else 's'} corrected")
+
+
+COMMANDS = [init_db, server, vacuum, recount]
