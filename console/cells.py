@@ -10,8 +10,8 @@ def cell(value, style="", limit=120):
     if value is None:
         return Text("")
     text = Text(sanitize(str(value), limit=limit, keep_colours=False), no_wrap=True)
-    # a span, not the Text's base style: DataTable pads a base-styled cell one column
-    # to the right of its header
+    # a span, not the Text's base style: it colours the text alone, never the padding a
+    # table puts around it
     text.stylize(style)
     return text
 

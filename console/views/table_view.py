@@ -37,6 +37,7 @@ class TableView(LiveScreen):
         self.descending = True
         self.limit = PAGE       # rows to fetch: the window grows as the cursor goes down
         self._full = False      # the last load filled the window: there may be more
+        self._title = None      # the title shown
 
     def compose(self):
         yield Banner()
@@ -103,8 +104,12 @@ class TableView(LiveScreen):
             parts.append(f"filter: {self.filter_text}")
         if self.progress_note():
             parts.append(self.progress_note())
-        # the filter is typed by the user: text, never markup
-        self.query_one("#view-title", Label).update(Text("  ·  ".join(parts)))
+        # the filter is typed by the user: text, never markup; a title that did not
+        # change is not laid out and painted again
+        title = Text("  ·  ".join(parts))
+        if title != self._title:
+            self._title = title
+            self.query_one("#view-title", Label).update(title)
 
     def action_filter(self):
         box = self.query_one("#filter", Input)

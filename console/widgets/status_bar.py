@@ -12,6 +12,8 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _shown = None
+
     def on_mount(self):
         for name in ("counts", "connection", "paused", "problem"):
             self.watch(self.app, name, self._render_bar, init=False)
@@ -31,4 +33,8 @@ class StatusBar(Static):
         text.append("paused (p)" if app.paused else "live", style="yellow" if app.paused else "green")
         if app.read_only:
             text.append("  │ read-only", style="bold")
-        self.update(text)
+        # one line, always: no layout, and no repaint when nothing changed (an idle
+        # console's refreshes must cost nothing on screen)
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)
