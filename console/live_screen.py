@@ -29,6 +29,7 @@ class LiveScreen(Screen):
         self._seen = None   # the app's change counts when the last load began
         self._then = []     # called once the load in flight is shown (or failed)
         self._then_next = []    # ... once the load after it is
+        self._generation = 0    # of the latest load: an older one's answer is dropped
 
     def fetch(self):
         """The data to show (runs in a thread)."""
@@ -46,12 +47,16 @@ class LiveScreen(Screen):
         if kinds & self.WATCHES:
             self.reload()
 
-    def reload(self, then=None):
+    def reload(self, then=None, restart=False):
+        """Read the data again. `restart`: what the screen asks for changed (a filter, a
+        sort), so the load in flight, if any, is of no use: start at once, and its
+        answer is dropped when it comes (on a big table a filter that matches nothing
+        may search for seconds, which the next key must not wait for)."""
         if not self.ready():
             if then is not None:
                 then()
             return
-        if self._loading:
+        if self._loading and not restart:
             # the load in flight may have read before the change: wait for the next one
             self._dirty = True
             if then is not None:
@@ -60,8 +65,10 @@ class LiveScreen(Screen):
         if then is not None:
             self._then.append(then)
         self._loading = True
+        self._dirty = False
+        self._generation += 1
         self._seen = self.app.changes_of(self.WATCHES)
-        self._load()
+        self._load(self._generation)
 
     def stale(self):
         """Whether a kind of data it shows changed since its last load began."""
@@ -72,16 +79,18 @@ class LiveScreen(Screen):
             self.reload()
 
     @work(thread=True, group="load")
-    def _load(self):
+    def _load(self, generation):
         try:
             data = self.fetch()
         except JobconsoleError as exc:
             self.app.call_from_thread(self.app.report_problem, str(exc))
             data = None
-        self.post_message(Loaded(data))
+        self.post_message(Loaded(data, generation))
 
     @on(Loaded)
     def _loaded(self, message):
+        if message.generation != self._generation:
+            return      # a load restarted since: its answer is on its way
         self._loading = False
         if message.rows is not None and self.ready():
             self.app.report_problem(None)

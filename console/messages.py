@@ -12,5 +12,6 @@ class Changed(Message):
 
 @dataclass
 class Loaded(Message):
-    """A view's rows, fetched off the UI thread."""
+    """A view's rows, fetched off the UI thread, by its load number `generation`."""
     rows: list
+    generation: int = 0

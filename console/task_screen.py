@@ -56,10 +56,10 @@ class TaskScreen(LiveScreen):
     def ready(self):
         return bool(self.query(LogPane))
 
-    def reload(self, then=None):
+    def reload(self, then=None, restart=False):
         if self.ready():
             self._after = self.query_one(LogPane).last_id   # read here: fetch is a thread
-        super().reload(then)
+        super().reload(then, restart)
 
     def fetch(self):
         source = self.app.source

@@ -5,6 +5,7 @@ matters, a real monitor with real worker processes.
 """
 import asyncio
 import io
+import threading
 import time
 
 from helpers import alive, task_pid
@@ -590,3 +591,25 @@ async def test_the_cursor_stays_on_its_task_when_rows_arrive_above_it(dsn):
         await pilot.press("a")                  # acts on the row the user saw highlighted
         await until(pilot, lambda: app.screen.query("#question"), what="the question")
         assert f"Abort task {chosen}?" in str(app.screen.query_one("#question").render())
+
+
+async def test_a_new_filter_does_not_wait_for_a_search_still_running(dsn):
+    tasks = [api.schedule(dsn, "double", 1), api.schedule(dsn, "fail", 1)]
+    app = JobConsole(dsn)
+    gate = threading.Event()
+    read = app.source.tasks
+
+    def slow_for_zzzz(where=None, **kwargs):
+        # as a filter that matches nothing searches a huge table for seconds
+        if where == "zzzz":
+            gate.wait(20)
+        return read(where=where, **kwargs)
+    app.source.tasks = slow_for_zzzz
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 2)
+        await pilot.press("slash", *"zzzz", "enter")
+        await pilot.press("slash", "ctrl+u", *"fail", "enter")
+        await until(pilot, lambda: ids(app) == [tasks[1].id], 5, "the new filter's rows")
+        gate.set()
+        await pilot.pause(0.5)
+        assert ids(app) == [tasks[1].id]    # the old search's answer, late, is dropped

@@ -138,7 +138,7 @@ class TableView(LiveScreen):
         self.table.focus()
         self.query_changed()
         self.update_title()
-        self.reload()
+        self.reload(restart=True)
 
     def action_clear_filter(self):
         box = self.query_one("#filter", Input)
@@ -151,7 +151,7 @@ class TableView(LiveScreen):
             self.table.focus()
             self.query_changed()
             self.update_title()
-            self.reload()
+            self.reload(restart=True)
 
     def action_sort(self, step):
         """Move the sort to the previous or next column; at either end, reverse it."""
@@ -164,7 +164,7 @@ class TableView(LiveScreen):
             self.descending = not self.descending
         self.query_changed()
         self.update_title()
-        self.reload()
+        self.reload(restart=True)
 
     def query_changed(self):
         """The filter or the sort changed (a view may start a new search)."""
