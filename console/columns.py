@@ -44,6 +44,20 @@ def _cpu_style(worker):
     return "red" if percent >= 90 else "yellow" if percent >= 50 else "green"
 
 
+def _memory(worker):
+    """'██░░░ 48 MB': a bar of its monitor's --max-mem (or of its host's memory)."""
+    if not worker.mem_mb:
+        return ""
+    if worker.mem_percent is None:
+        return f"{worker.mem_mb} MB"
+    return bar(worker.mem_percent, label=f"{worker.mem_mb} MB")
+
+
+def _memory_style(worker):
+    percent = worker.mem_percent or 0
+    return "red" if percent >= 90 else "yellow" if percent >= 70 else "green"
+
+
 def _next_fire(schedule):
     if schedule.paused:
         return "paused"
@@ -88,7 +102,7 @@ WORKERS = [
     Column("task", "task", lambda w: w.task_id, "bold"),
     Column("runs", "runs", lambda w: w.runs),
     Column("cpu", "cpu", lambda w: bar(w.cpu_percent), _cpu_style),
-    Column("mem", "mem", lambda w: f"{w.mem_mb} MB" if w.mem_mb else ""),
+    Column("mem", "mem", lambda w: _memory(w), _memory_style),
     Column("started", "started", lambda w: when(w.started)),
     Column("reason", "reason", lambda w: w.reason, "dim"),
 ]

@@ -47,11 +47,13 @@ def duration(start, end=None):
 
 
 def countdown(moment):
-    """'in 5m00s' until a future moment ('in 0.0s' once it has passed)."""
+    """'in 5m00s' until a future moment ('in 0ms' once it has passed)."""
     return f"in {seconds_text(max(0.0, (moment - now()).total_seconds()))}"
 
 
 def seconds_text(seconds):
+    if seconds < 0.9995:        # what rounds to 1000 ms is shown as 1.0s
+        return f"{seconds * 1000:.0f}ms"
     if seconds < 10:
         return f"{seconds:.1f}s"
     if seconds < 120:
@@ -67,12 +69,14 @@ def upto(seconds):
     return "" if seconds is None else f"≤{seconds_text(seconds)}"
 
 
-def bar(percent, width=5):
-    """'███░░  63%' for a use in percent (over 100%, on several cores: full)."""
+def bar(percent, width=5, label=None):
+    """'███░░  63%' for a use in percent (over 100%, on several cores: full); `label`
+    in place of the figure."""
     if percent is None:
         return ""
-    filled = min(width, round(percent / 100 * width))
-    return "█" * filled + "░" * (width - filled) + f" {percent:3.0f}%"
+    filled = max(0, min(width, round(percent / 100 * width)))
+    return "█" * filled + "░" * (width - filled) + (
+        f" {percent:3.0f}%" if label is None else f" {label}")
 
 
 def id_list(ids, most=5):

@@ -307,10 +307,11 @@ class Monitor:
         return time.monotonic() - self.connected_at >= self.timing.stale
 
     def beat(self):
+        memory = psutil.virtual_memory()
         row = self.conn.execute(
             "update jobconsole.monitor set heartbeat = now(), cpu_percent = %s, "
-            "mem_percent = %s where id = %s returning status, stop_requested",
-            (psutil.cpu_percent(None), psutil.virtual_memory().percent, self.id)).fetchone()
+            "mem_percent = %s, mem_total_mb = %s where id = %s returning status, stop_requested",
+            (psutil.cpu_percent(None), memory.percent, memory.total // 2**20, self.id)).fetchone()
         if time.monotonic() >= self.next_prune:
             self.next_prune = time.monotonic() + 600
             stats.prune(self.conn)

@@ -66,8 +66,10 @@ def list_workers(conn, *, all=False, monitor_id=None):
     rows = conn.execute(
         "select w.id, w.monitor_id, w.host, w.domain, w.pid, w.status, w.runs, w.mem_mb, "
         "w.reason, w.started, w.heartbeat, w.finished, coalesce(w.task_id, t.id), w.kind, "
-        "w.cpu_percent "
-        "from jobconsole.worker w left join lateral (select id from jobconsole.task "
+        "w.cpu_percent, (100.0 * w.mem_mb / nullif(coalesce((m.options->>'max_mem')::float8, "
+        "m.mem_total_mb), 0))::real "
+        "from jobconsole.worker w join jobconsole.monitor m on m.id = w.monitor_id "
+        "left join lateral (select id from jobconsole.task "
         "where worker_id = w.id and status in ('running', 'aborting') and started is not null "
         "order by id limit 1) t on true "
         f"where (%s or w.status in {_LIVE_WORKER}) "

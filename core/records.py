@@ -191,6 +191,8 @@ class WorkerInfo:
     task_id: int | None     # the task it is running now
     kind: str = "subprocess"    # or 'tmux' (a window of a tmux session), 'inprocess'
     cpu_percent: float | None = None    # of one core, since its last heartbeat
+    mem_percent: float | None = None    # mem_mb, of its monitor's --max-mem or else of
+                                        # its host's memory
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
--- jobconsole schema, version 24
+-- jobconsole schema, version 25
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -77,7 +77,9 @@ create table jobconsole.monitor (
     label text not null default '',
     -- its host's CPU and memory use, read as it beats (the overview's figures per host)
     cpu_percent real,
-    mem_percent real
+    mem_percent real,
+    -- its host's memory in MB: the Workers view's memory bars are of --max-mem, or of this
+    mem_total_mb integer
 );
 -- Two live monitors of one host, domain and label would fight over its workers: the
 -- database refuses the second. Ended ones stay as history.

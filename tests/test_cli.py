@@ -5,8 +5,9 @@ import re
 import subprocess
 import sys
 
+import psutil
 import pytest
-from helpers import OPS, task_pid
+from helpers import OPS, task_pid, wait_for
 
 from jobconsole import api
 from jobconsole.schema import LATEST, migrations
@@ -114,6 +115,22 @@ def test_processes_are_listed_and_steered(dsn, start_monitor):
     assert jc(dsn, "kill-worker", str(worker.id))[0] == 0
     assert jc(dsn, "shutdown-monitor", str(monitor["id"]))[0] == 0
     assert mon.proc.wait(20) == 0
+
+
+def test_a_workers_memory_is_a_share_of_its_monitors_limit_or_of_its_host(dsn, start_monitor):
+    limited = start_monitor("--workers", "1", "--max-mem", "4000")
+    [worker] = wait_for(lambda: [w for w in limited.workers() if w.mem_mb], 10,
+                        "a heartbeat with the worker's memory")
+    assert worker.mem_percent == pytest.approx(100 * worker.mem_mb / 4000, rel=0.01)
+    code, out, _ = jc(dsn, "list-workers")
+    assert f"{worker.mem_mb} MB" in out and "░" in out
+    assert jc(dsn, "shutdown-monitor", "--now", str(worker.monitor_id))[0] == 0
+    assert limited.proc.wait(20) == 0
+    free = start_monitor("--workers", "1")
+    [worker] = wait_for(lambda: [w for w in free.workers() if w.mem_mb], 10,
+                        "a heartbeat with the worker's memory")
+    total_mb = psutil.virtual_memory().total // 2**20
+    assert worker.mem_percent == pytest.approx(100 * worker.mem_mb / total_mb, rel=0.01)
 
 
 def test_operations_are_registered_listed_and_unregistered(dsn, tmp_path):

@@ -3,20 +3,21 @@
 The SVGs under __snapshots__/ are the accepted renderings; after a deliberate change,
 look at the new ones and accept them with `pytest tests/test_snapshots.py --snapshot-update`.
 """
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from jobconsole.console import render
 from jobconsole.console.app import JobConsole
 from jobconsole.console.source import Source
+from jobconsole.records import Stats
 
 SIZE = (100, 30)
 T0 = "2026-01-05 09:00:00+00"
 
 SEED = f"""
-insert into jobconsole.monitor (id, host, domain, pid, status, started, heartbeat)
-values (1, 'db-1', 'default', 4242, 'running', '{T0}', '{T0}');
+insert into jobconsole.monitor (id, host, domain, pid, status, started, heartbeat, options)
+values (1, 'db-1', 'default', 4242, 'running', '{T0}', '{T0}', '{{"max_mem": 64}}');
 insert into jobconsole.worker (id, monitor_id, host, domain, pid, status, runs, mem_mb,
                                cpu_percent, started, heartbeat)
 values (1, 1, 'db-1', 'default', 5001, 'running', 12, 48, 97, '{T0}', '{T0}'),
@@ -121,3 +122,23 @@ def test_help(frozen, snap_compare):
 
 def test_tasks_view_in_80_by_24(frozen, snap_compare):
     assert snap_compare(frozen, terminal_size=(80, 24), run_before=loaded)
+
+
+def overview_figures(_source):
+    """The overview's figures as an hour of a busy queue leaves them (its counters are
+    read with the server's clock, which a snapshot cannot freeze: the figures are
+    tested against real tasks in test_stats.py and test_console.py)."""
+    start = datetime(2026, 1, 5, 8, 31, tzinfo=timezone.utc)
+    minutes = [(start + timedelta(minutes=i), 400 + (i * 37) % 150, (i * 7) % 11,
+                1 if i % 13 == 0 else 0) for i in range(60)]
+    return Stats(
+        minutes=minutes, rates={"5m": (7.9, 0.12, 0.01), "60m": (7.7, 0.09, 0.02)},
+        backlog=[("default", 1520, 12, 754.0), ("gpu", 3, 0, 4.2)],
+        operations=[("resize_images", 21000, 31, 0.0015, 0.032, 0.256),
+                    ("[b]x[/b]", 310, 310, 1.0, 0.004, 0.008)],
+        hosts=[("db-1", 2, 0, 97.0, 41.5), ("gpu-2", 1, 3, 12.0, 88.0)])
+
+
+def test_overview(frozen, snap_compare, monkeypatch):
+    monkeypatch.setattr(Source, "stats", overview_figures)
+    assert snap_compare(frozen, terminal_size=(100, 40), run_before=after("0"))

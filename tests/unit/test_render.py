@@ -71,7 +71,8 @@ def test_a_cell_is_sanitised_without_colours_so_columns_stay_aligned():
 # --- times and durations -------------------------------------------------------------
 
 @pytest.mark.parametrize("seconds, text", [
-    (0, "0.0s"), (0.04, "0.0s"), (9.94, "9.9s"),            # tenths under ten seconds
+    (0, "0ms"), (0.04, "40ms"), (0.9996, "1.0s"),           # milliseconds under a second
+    (1, "1.0s"), (9.94, "9.9s"),                             # tenths under ten seconds
     (10, "10s"), (95, "95s"), (119.4, "119s"),               # whole seconds under two minutes
     (120, "2m00s"), (185, "3m05s"), (7199, "119m59s"),       # minutes under two hours
     (7200, "2h00m"), (3 * 86400 + 61, "72h01m"),             # then hours, never days
@@ -99,7 +100,7 @@ def test_no_start_is_no_duration(clock):
 
 def test_a_countdown_counts_to_a_future_moment_and_stops_at_zero(clock):
     assert render.countdown(NOW + timedelta(minutes=5)) == "in 5m00s"
-    assert render.countdown(NOW - timedelta(minutes=5)) == "in 0.0s"
+    assert render.countdown(NOW - timedelta(minutes=5)) == "in 0ms"
 
 
 def test_a_moment_of_today_is_shown_as_a_local_time_of_day(clock):
@@ -223,3 +224,11 @@ def test_a_workers_cpu_is_a_small_bar():
     assert bar(0) == "░░░░░   0%"
     assert bar(63) == "███░░  63%"
     assert bar(180) == "█████ 180%"      # several cores: full, and the figure says how far
+
+
+def test_a_workers_memory_is_a_bar_of_its_limit_labelled_with_its_size():
+    from jobconsole.console.columns import _memory
+    worker = lambda mb, percent: type("W", (), {"mem_mb": mb, "mem_percent": percent})()
+    assert _memory(worker(None, None)) == ""
+    assert _memory(worker(48, None)) == "48 MB"          # a monitor that did not say
+    assert _memory(worker(410, 80.1)) == "████░ 410 MB"
