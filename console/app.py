@@ -4,6 +4,7 @@ The App owns the shared state (connection, counts, pause) and the one background
 watcher that turns LISTEN/NOTIFY into `Changed` messages for the visible screen.
 Screens live in their own modules; none of them runs SQL (see source.py).
 """
+import gc
 import time
 
 from textual import work
@@ -53,7 +54,7 @@ DESTRUCTIVE = frozenset(_DONE) | {"start_monitor"}
 class JobConsole(App):
     TITLE = "jobconsole"
     CSS = """
-    #view-title { background: $boost; color: $text; padding: 0 1; width: 100%; }
+    #view-title { background: $boost; color: $text; padding: 0 1; width: 100%; height: 1; }
     #filter { height: 3; }
     #filter-error { color: $error; padding: 0 1; }
     """
@@ -106,6 +107,10 @@ class JobConsole(App):
         if self._watch:
             self.watch_database()
         self.set_interval(self.refresh_every, self.fallback_refresh)
+        # what exists once the first screen is up (Textual, the modules, the screens)
+        # lives as long as the app: kept out of the collector's full passes, which
+        # otherwise stall a key now and then (65 ms each, against 7-10 ms frozen)
+        self.call_after_refresh(gc.freeze)
 
     @work(thread=True, group="first-view")
     def open_on_overview_if_empty(self):

@@ -5,6 +5,7 @@ the embedded server in the user's data directory, which is started on demand and
 schema is created on first use (it is ours; an external database is only touched by
 `init-db`).
 """
+import atexit
 import os
 import threading
 from typing import Any
@@ -148,6 +149,11 @@ def close_pools():
         for pool in _pools.values():
             pool.close()
         _pools.clear()
+
+
+# closed while the interpreter still works: a pool left to its finaliser at exit meets
+# modules already torn down, and prints an ignored exception on the way out
+atexit.register(close_pools)
 
 
 def sql_list(values):

@@ -104,12 +104,12 @@ class TableView(LiveScreen):
             parts.append(f"filter: {self.filter_text}")
         if self.progress_note():
             parts.append(self.progress_note())
-        # the filter is typed by the user: text, never markup; a title that did not
-        # change is not laid out and painted again
-        title = Text("  ·  ".join(parts))
+        # the filter is typed by the user: text, never markup. One line always (the
+        # CSS says so): a new title is painted without a layout of the screen
+        title = Text("  ·  ".join(parts), no_wrap=True, overflow="ellipsis")
         if title != self._title:
             self._title = title
-            self.query_one("#view-title", Label).update(title)
+            self.query_one("#view-title", Label).update(title, layout=False)
 
     def action_filter(self):
         box = self.query_one("#filter", Input)

@@ -9,7 +9,7 @@ from .. import cells, columns
 from ..render import id_list
 from .table_view import TableView
 
-SEARCH_FIRST = 20_000   # a filter first searches the newest this many tasks...
+SEARCH_FIRST = 10_000   # a filter first searches the newest this many tasks...
 SEARCH_GROWTH = 5       # ...then this many times more at each step, until enough match
 
 

@@ -221,8 +221,10 @@ class LiveTable(ScrollView, can_focus=True):
             self.action_select_cursor()
 
     def on_focus(self):
-        self._strips.clear()     # the cursor's colours depend on the focus
-        self.refresh()
+        # the cursor's colours depend on the focus, and nothing else does
+        for key in [k for k in self._strips if k[2]]:
+            del self._strips[key]
+        self.refresh_lines(self.cursor_row + 1)
 
     on_blur = on_focus
 
