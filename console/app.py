@@ -28,7 +28,7 @@ from .views.queues import QueuesView
 from .views.schedules import SchedulesView
 from .views.tasks import TasksView
 
-COUNTS_EVERY = 0.5   # seconds between two counts of tasks by status, at least
+COUNTS_EVERY = 1.0   # seconds between two counts of tasks by status, at least
 PREFETCH_WAIT = 0.15  # seconds a view switch waits for the view's fresh rows, at most
 EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule", "queue"})
 
@@ -212,8 +212,8 @@ class JobConsole(App):
             handler(kinds)
 
     def request_counts(self):
-        """Counting a big table costs a scan of an index: at most twice a second,
-        however fast tasks change."""
+        """The counts come from counters, but each read is a thread and a repaint: at
+        most once a second, however fast tasks change."""
         wait = self._counts_at + COUNTS_EVERY - time.monotonic()
         if wait <= 0:
             self._counts_at = time.monotonic()

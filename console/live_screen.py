@@ -10,12 +10,17 @@ on a big database a needless re-read, and the repaint after it, is what an opera
 would feel on every switch of view. When it must re-read, the app's view switch asks
 for the rows first and switches once they are shown (`reload(then=...)`).
 """
+import time
+
 from textual import on, work
 from textual.screen import Screen
 
 from jobconsole.errors import JobconsoleError
 
 from .messages import Loaded
+
+
+CHANGE_GAP = 1.0    # seconds between two reads for changes, at least
 
 
 class LiveScreen(Screen):
@@ -30,6 +35,8 @@ class LiveScreen(Screen):
         self._then = []     # called once the load in flight is shown (or failed)
         self._then_next = []    # ... once the load after it is
         self._generation = 0    # of the latest load: an older one's answer is dropped
+        self._changed_at = 0.0  # when a change last made it read
+        self._change_timer = None
 
     def fetch(self):
         """The data to show (runs in a thread)."""
@@ -44,8 +51,22 @@ class LiveScreen(Screen):
         return True
 
     def on_changed(self, kinds):
-        if kinds & self.WATCHES:
+        """A change in the database: read again, at most once every CHANGE_GAP seconds
+        (a busy queue changes tasks hundreds of times a second; each read and repaint
+        of a screen costs tens of milliseconds of the console's CPU). Keys read at once."""
+        if not kinds & self.WATCHES or self._change_timer is not None:
+            return
+        wait = self._changed_at + CHANGE_GAP - time.monotonic()
+        if wait <= 0:
+            self._changed_at = time.monotonic()
             self.reload()
+            return
+
+        def due():
+            self._change_timer = None
+            self._changed_at = time.monotonic()
+            self.reload()
+        self._change_timer = self.set_timer(wait, due)
 
     def reload(self, then=None, restart=False):
         """Read the data again. `restart`: what the screen asks for changed (a filter, a

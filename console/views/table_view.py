@@ -14,7 +14,8 @@ from ..widgets.live_table import LiveTable
 from ..widgets.status_bar import StatusBar
 
 
-PAGE = 100                  # rows fetched at first, and added when the cursor nears the end
+PAGE = 50                   # rows fetched at first (or a screenful and a few), and added
+                            # when the cursor nears the end
 
 
 class TableView(LiveScreen):
@@ -75,6 +76,13 @@ class TableView(LiveScreen):
             self.action_open()
 
     # -- loading ------------------------------------------------------------------------
+
+    def reload(self, then=None, restart=False):
+        # a screenful and a few: what is read, and made into cells, at every change
+        tables = self.query(LiveTable)
+        if tables:
+            self.limit = max(self.limit, tables.first().size.height + 10)
+        super().reload(then, restart)
 
     def show(self, rows):
         self.table.set_rows([(self.key(r), self.cells(r)) for r in rows])

@@ -5,7 +5,7 @@ from textual.binding import Binding
 from jobconsole import api
 from jobconsole.errors import JobconsoleError
 
-from .. import cells, columns
+from .. import cells, columns, render
 from ..render import id_list
 from .table_view import TableView
 
@@ -34,6 +34,10 @@ class TasksView(TableView):
     # steps, showing what it found at each one: the screen answers at once, and fills in
     # (matches are shown newest first, so the rows found first stay on top).
     span = None             # while a filter widens its search: how many newest ids
+
+    def __init__(self):
+        super().__init__()
+        self._cells = {}    # task id -> (TaskSummary, marked, day, cells) of ended tasks
 
     FILTER_HINT = "filter: status:failed op:report owner:alice age>1h dur>30s, text; ! negates"
 
@@ -80,7 +84,19 @@ class TasksView(TableView):
 
     def cells(self, t):
         marked = str(t.id) in self.table.marked
-        return [cells.cell("●" if marked else "", "bold magenta")] + super().cells(t)
+        # an ended task's cells change only with the task: kept, since most rows of a
+        # busy table are read again unchanged at every change (a running task's
+        # duration ticks: made anew), and with the day (a time of day gains its date)
+        today = render.now().astimezone().date()
+        kept = self._cells.get(t.id)
+        if kept is not None and kept[:3] == (t, marked, today):
+            return kept[3]
+        made = [cells.cell("●" if marked else "", "bold magenta")] + super().cells(t)
+        if t.finished is not None:
+            if len(self._cells) > 4 * self.limit:
+                self._cells.clear()
+            self._cells[t.id] = (t, marked, today, made)
+        return made
 
     def selected(self):
         """The marked task ids, or the one under the cursor."""

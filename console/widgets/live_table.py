@@ -117,8 +117,11 @@ class LiveTable(ScrollView, can_focus=True):
                     self.refresh_lines(keys.index(key) + 1)
             return
         current = self.current_key
+        # a row's strip stays good while its cells, its stripe and the widths do: rows
+        # that arrive on top of a busy table leave the others' strips to be cropped
+        self._strips = {k: strip for k, strip in self._strips.items()
+                        if k[0] in cells and cells[k[0]] == self._cells.get(k[0])}
         self._order, self._cells = keys, cells
-        self._strips.clear()
         self._fit(keys, shrink=True)
         self.virtual_size = Size(self._total_width(), len(keys) + 1)
         row = keys.index(current) if current in cells else min(self.cursor_row, len(keys) - 1)
