@@ -85,6 +85,10 @@ class LiveScreen(Screen):
             return
         if then is not None:
             self._then.append(then)
+        # a restart answers for the load it replaces, and for the one that would have
+        # followed it
+        self._then += self._then_next
+        self._then_next = []
         self._loading = True
         self._dirty = False
         self._generation += 1

@@ -76,13 +76,13 @@ def recount(conn):
     finally:
         conn.isolation_level = saved
     if drift:
-        conn.execute("select jobconsole.add_counts(%s::text[], %s::text[], %s::text[], %s::bigint[])",
-                     [list(column) for column in zip(*drift)])
+        conn.execute("select jobconsole.add_counts(%s::text[], %s::text[], %s::text[], "
+                     "%s::bigint[])", [list(column) for column in zip(*drift)])
     return len(drift)
 
 
 def recount_if_due(conn, every=RECOUNT_EVERY):
-    """Recount if no other monitor is at it and none did it within RECOUNT_EVERY;
+    """Recount if no other monitor is at it and none did it within `every` seconds;
     returns how many counts were wrong, or None when it was not this one's turn."""
     if not conn.execute("select pg_try_advisory_lock(%s)", (_RECOUNT_LOCK,)).fetchone()[0]:
         return None
