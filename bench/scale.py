@@ -104,7 +104,10 @@ def stop(procs):
 def run_config(dsn, conn, sampler, label, monitors, workers, n, lat_n):
     procs = []
     for m in range(monitors):
-        env = dict(os.environ, JOBCONSOLE_DSN=dsn, JOBCONSOLE_HOST=f"scale-{m + 1}")
+        host = f"scale-{m + 1}"
+        # a monitor's workers load the operations registered for its host
+        api.register_operations(dsn, OPS, host=host)
+        env = dict(os.environ, JOBCONSOLE_DSN=dsn, JOBCONSOLE_HOST=host)
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "jobconsole.console", "--dsn", dsn, "monitor",
              "--workers", str(workers)], env=env,
@@ -187,7 +190,6 @@ def main():
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(args.db)))
     dsn = conninfo.make_conninfo(args.dsn, dbname=args.db)
     api.init_db(dsn)
-    api.register_operations(dsn, OPS)
     sampler = Sampler(args.dsn, args.db)
     sampler.start()
     cpus = psutil.cpu_count()

@@ -274,12 +274,71 @@ where (select count(*) from said) >= 0   -- it runs
 _finish = _aborting_or("r.status", "r.kind", "r.traceback", row="t.")
 STEP = _STEP.format(logged="", finish=_finish)
 # the same, with log lines to write (the insert, and its trigger, only when there are)
-STEP_LOGGED = _STEP.format(
-    logged=f"""logged as (
+_LOGGED = f"""logged as (
     {_LOG_ROWS}
     where exists (select from me)
       and (u.task <> all(%(ids)s::bigint[]) or u.task in (select id from finish))
-), """, finish=_finish)
+), """
+STEP_LOGGED = _STEP.format(logged=_LOGGED, finish=_finish)
+
+# The step and the claim of tiny tasks, in one statement (see core/worker.py, groups):
+# record the results the worker holds with their log tail, as STEP does, then
+# queued -> running and started at once, up to n tasks, the group to run next. A task
+# is then written twice instead of three times, and a group costs one statement. When
+# it claims something it waits for the disk, as CLAIM does; the worker row names no
+# task, as for every group.
+_CLAIM_STEP = """
+with me as (
+    update jobconsole.worker set runs = runs + %(finished)s, task_id = null
+    where id = %(wid)s and status = 'running'
+    returning id
+), results as (
+    select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::jsonb[],
+                         %(raws)s::bytea[], %(kinds)s::text[], %(tracebacks)s::text[])
+        as r(id, status, output, raw_output, kind, traceback)
+), finish as (
+    update jobconsole.task t set {finish},
+        output = r.output,
+        raw_output = r.raw_output,
+        finished = now()
+    from results r
+    where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
+      and exists (select from me)
+    returning t.id, t.operation, t.status,
+              extract(epoch from t.finished - t.started)::float8 as secs
+), said as (
+    select set_config('jobconsole.counted', statement_timestamp()::text, true)
+), {logged}next as (
+    select id from jobconsole.task
+    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
+      and (operation = any(%(ops)s) or (%(shipped)s and action_id is not null))
+      and exists (select from me)
+    order by priority desc, id
+    limit %(n)s
+    for update skip locked
+), claimed as (
+    update jobconsole.task t set status = 'running', claimed = now(), started = now(),
+        worker_id = %(wid)s
+    from next where t.id = next.id
+    returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt,
+              t.owner, t.action_id
+), told as (
+    select case when count(*) > 0 then set_config('synchronous_commit', 'on', true) end,
+           pg_notify('jobconsole_task', concat_ws(',', nullif(%(notify)s, ''),
+                                                  string_agg(id::text, ',')))
+    from claimed
+    having count(*) > 0 or %(notify)s <> ''
+)
+-- one row per task claimed, or one row of nulls: the results' figures on each
+select exists (select from me), array(select operation from finish),
+       array(select status from finish), array(select secs from finish),
+       c.priority, c.id, c.operation, c.input, c.raw_input, c.metadata, c.attempt, c.owner,
+       c.action_id
+from (select) one left join claimed c on true
+where (select count(*) from said) >= 0 and (select count(*) from told) >= 0   -- run both
+"""
+CLAIM_STEP = _CLAIM_STEP.format(logged="", finish=_finish)
+CLAIM_STEP_LOGGED = _CLAIM_STEP.format(logged=_LOGGED, finish=_finish)
 
 # running, not started (in the worker's hand) -> queued: given back unrun, for idle
 # workers to take (a slow task holds up what waits behind it; the worker stops).
@@ -294,12 +353,14 @@ with back as (
 select pg_notify('jobconsole_queued', %(domain)s) where exists (select from back)
 """
 
-# running, not started -> queued: what a worker finds claimed in its name after a
-# reconnect and does not hold (a claim whose answer the broken connection lost).
+# running -> queued: what a worker finds in its name after a reconnect and does not
+# hold, so never ran: a claim, or a step that started tasks, whose answer the broken
+# connection lost (the steps it knows of were recorded again first).
 RELEASE_UNHELD = """
 with back as (
-    update jobconsole.task set status = 'queued', worker_id = null, claimed = null
-    where worker_id = %(wid)s and status = 'running' and started is null
+    update jobconsole.task set status = 'queued', worker_id = null, claimed = null,
+        started = null
+    where worker_id = %(wid)s and status = 'running'
       and id <> all(%(keep)s::bigint[])
     returning id
 )

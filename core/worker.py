@@ -15,12 +15,15 @@ until a durable commit covers it: its next claim that takes tasks, or the one it
 before going idle. If the connection breaks (a server restart or crash, a terminated
 backend), the worker reconnects with growing pauses and records those steps again:
 each is idempotent (a task is finished only while it is running, in this worker's
-name). Then it gives back what it holds unstarted, since a claim whose answer was lost
-may have taken more than its hand knows. So a server crash loses no result of a worker
+name). Then it gives back what it holds unstarted, and every task in its name it does
+not hold: a claim, or a step that started tasks, whose answer was lost may have taken
+more than it knows, and it never ran those. So a server crash loses no result of a worker
 that survives it. Everything stays correct on crashes of workers and monitors.
 
-Groups: tasks that take under TINY seconds on average are started GROUP at a time in
-one step and recorded together in the next, so that a statement is shared by several.
+Groups: tasks that take under TINY seconds on average are claimed GROUP at a time and
+started by the same statement, which also records the group before (one statement per
+group, `transitions.CLAIM_STEP`, durable when it claims: each task is written twice,
+claimed-and-started and finished, instead of three times).
 A group runs for GROUP_SPAN seconds at most: then what remains of it goes back to the
 queue (each task's timeout counts from the group's start). The worker row names the
 task whose code runs (`task_id`): the step sets it for a lone task, the companion for a
@@ -81,6 +84,10 @@ TINY = 0.002            # seconds: tasks this fast (on average) are run in group
 GROUP_SPAN = 0.05       # seconds a group may run before what remains of it goes back: its
                         # tasks' timeouts count from its start, and its results wait
 
+# what a replay of a step (transitions.STEP) needs of its parameters
+_REPLAYED = ("wid", "finished", "next", "current", "ids", "statuses", "outputs", "raws",
+             "kinds", "tracebacks", "notify", "log_tasks", "ts", "lines", "sources")
+
 # A commit that waits for the disk, and so for every earlier commit of the server (the
 # WAL is ordered): an xid makes the transaction write a commit record.
 _MAKE_DURABLE = "select set_config('synchronous_commit', 'on', true), txid_current()"
@@ -112,6 +119,7 @@ class Worker:
         self.unconfirmed = []    # steps recorded, not yet made durable (flush_lock)
         self.tally = stats.Tally()   # what its steps ended, for the overview's counters
         self.current = None      # the task the worker row names as running (flush_lock)
+        self.taken = None        # the last task taken from the group to run (hand_lock)
         self.exiting = False
 
     def run(self):
@@ -213,6 +221,8 @@ class Worker:
             with self.hand_lock:
                 self.hand.clear()
                 keep = [row[0] for row in self.group] + [r["id"] for r in self.results]
+                if self.taken is not None:
+                    keep.append(self.taken)
                 if self.busy_since is not None and self.buffer.task_id is not None:
                     keep.append(self.buffer.task_id)
             self.conn.execute(transitions.RELEASE_UNHELD,
@@ -272,6 +282,19 @@ class Worker:
         self.stop_reason = self.stop_reason or self.limit_reached()
         if self.stop_reason:
             self.give_back()
+            group = []
+        elif not self.hand and self.average < TINY:
+            # tiny tasks: record the last group and claim the next one started, at once
+            alive, group = self.claim_group()
+            if not alive:
+                return "stopped by its monitor"
+            if not group:
+                self.confirm()
+                self.wait()
+                return None
+            # the statement named no task as current, even for a group of one
+            self.start_group(group, {row[0] for row in group}, grouped=True)
+            return self.run_group()
         elif not self.hand and not self.claim():
             alive, _ = self.step([])
             if not alive:
@@ -279,7 +302,8 @@ class Worker:
             self.confirm()
             self.wait()
             return None
-        group = self.next_group() if not self.stop_reason else []
+        else:
+            group = self.next_group()
         try:
             alive, started = self.step([row[0] for row in group])
         except BaseException:
@@ -290,13 +314,19 @@ class Worker:
             return "stopped by its monitor"
         if not group:
             return self.stop_reason
+        # asked to start several: the step named none as current, even if only one
+        # started (the others aborted in the hand), so the companion must
+        self.start_group(group, started, grouped=len(group) > 1)
+        return self.run_group()
+
+    def start_group(self, group, started, grouped):
         with self.hand_lock:
             # started (not aborted, nor given back, while it waited in the hand),
             # and not run yet: the companion may give these back (see give_back)
             self.group.extend(row for row in group if row[0] in started)
-            # asked to start several: the step named none as current, even if only
-            # one started (the others aborted in the hand), so the companion must
-            self.grouped = len(group) > 1
+            self.grouped = grouped
+
+    def run_group(self):
         began = time.monotonic()
         while (row := self.next_of_group(began)) is not None:
             result = self.execute(*row)
@@ -316,7 +346,9 @@ class Worker:
         run GROUP_SPAN seconds was not of tiny tasks: what remains of it goes back."""
         with self.hand_lock:
             if self.group and time.monotonic() - began <= GROUP_SPAN:
-                return self.group.popleft()
+                row = self.group.popleft()
+                self.taken = row[0]     # kept by a reconnect's recover until it ends
+                return row
             late = bool(self.group)
         if late:
             self.give_back()
@@ -353,13 +385,7 @@ class Worker:
         logged = self.buffer.take_all()
         try:
             write_state(conn, *self.buffer.take_state())   # usually nothing to write
-            params = dict(
-                wid=self.id, finished=len(results), next=next_ids, current=current,
-                ids=[r["id"] for r in results], statuses=[r["status"] for r in results],
-                outputs=[r["output"] for r in results],
-                raws=[r["raw_output"] for r in results], kinds=[r["kind"] for r in results],
-                tracebacks=[r["traceback"] for r in results], **logged._asdict(),
-                notify=",".join(map(str, [r["id"] for r in results] + next_ids)))
+            params = self._step_params(results, logged, next_ids, current)
             alive, started, _, operations, statuses, seconds = conn.execute(
                 transitions.STEP_LOGGED if logged.lines else transitions.STEP,
                 params).fetchone()
@@ -371,11 +397,54 @@ class Worker:
             raise
         self.current = current
         if results or next_ids or logged.lines:
-            # kept for a new session to record again, should the server lose this
-            # commit; a replay logs only the lines of the tasks it finishes
-            params.update(logged.only(set(params["ids"]))._asdict())
-            self.unconfirmed.append(params)
+            self._unconfirmed(params, logged)
         return alive, set(started)
+
+    def claim_group(self):
+        """Record what finished and claim the next group of tiny tasks, started, in one
+        statement (transitions.CLAIM_STEP): (worker alive, the rows to run)."""
+        with self.flush_lock:
+            self.buffer.task_id = None
+            conn = self.conn
+            results, self.results = self.results, []
+            logged = self.buffer.take_all()
+            try:
+                write_state(conn, *self.buffer.take_state())
+                params = self._step_params(results, logged, [], None)
+                rows = conn.execute(
+                    transitions.CLAIM_STEP_LOGGED if logged.lines else transitions.CLAIM_STEP,
+                    dict(params, domain=self.domain, host=self.host, ops=self.operations,
+                         shipped=self.shipped, n=GROUP)).fetchall()
+                alive, operations, statuses, seconds = rows[0][:4]
+                self.tally.add(operations, statuses, seconds)
+            except BaseException:
+                self.results[:0] = results
+                self.buffer.put_back(logged)
+                raise
+            self.current = None
+            claimed = [row[4:] for row in rows if row[5] is not None]
+            if claimed:     # its commit waited for the disk: every earlier one is durable
+                self.unconfirmed.clear()
+            elif results or logged.lines:
+                self._unconfirmed(params, logged)
+        claimed.sort(key=lambda r: (-r[0], r[1]))
+        return alive, [row[1:] for row in claimed]
+
+    def _step_params(self, results, logged, next_ids, current):
+        ids = [r["id"] for r in results]
+        return dict(
+            wid=self.id, finished=len(results), next=next_ids, current=current, ids=ids,
+            statuses=[r["status"] for r in results], outputs=[r["output"] for r in results],
+            raws=[r["raw_output"] for r in results], kinds=[r["kind"] for r in results],
+            tracebacks=[r["traceback"] for r in results], **logged._asdict(),
+            notify=",".join(map(str, ids + next_ids)))
+
+    def _unconfirmed(self, params, logged):
+        """Keep a step's parameters for a new session to record again, should the server
+        lose its commit; a replay logs only the lines of the tasks it finishes."""
+        params = {key: params[key] for key in _REPLAYED}
+        params.update(logged.only(set(params["ids"]))._asdict())
+        self.unconfirmed.append(params)
 
     def confirm(self):
         """Make the steps recorded so far durable, before idling: no claim may come to

@@ -145,3 +145,21 @@ def test_a_slow_task_in_a_group_does_not_hold_back_what_finished_before_it(
     slow.join(timeout=30)
     assert [(t.state, t.error_kind) for t in quick] == [("done", None)] * 3
     assert slow.state == "done"
+
+
+def test_a_lone_task_claimed_after_tiny_ones_can_still_be_aborted(dsn, start_monitor, tmp_path):
+    """After tiny tasks a worker claims and starts tasks in groups, naming none as its
+    running task; a task that proves slow, even alone in its group, is named as soon
+    as it does, so that an abort kills it."""
+    from helpers import alive, task_pid, wait_for
+
+    start_monitor("--workers", "1")
+    tiny = api.schedule_many(dsn, "record", list(range(80)), metadata={"file": str(tmp_path / "w")})
+    tiny[-1].join(timeout=30)
+    slow = api.schedule(dsn, "sleep", 60)
+    pid = task_pid(slow)
+
+    assert slow.abort() == "aborting"
+    slow.join(timeout=10)
+    assert slow.state == "aborted"
+    wait_for(lambda: not alive(pid), 5, "the aborted task's worker to be gone")

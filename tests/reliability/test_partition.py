@@ -56,7 +56,8 @@ def test_a_cut_off_host_stops_its_tasks_before_another_takes_them_over(
         assert not first.ended, "the cut-off attempt ran to its end"
         assert first.last < second.start, "the retry overlapped the cut-off attempt"
         assert first.last < cut + 6, "the cut-off attempt ran past its lease"
-    assert taken_over - cut >= 6
+    # staleness counts from the last beat, which may precede the cut by one beat
+    assert taken_over - cut >= 6 - 0.5
     assert journal.verdict(journal_path, rdsn).failures(allow_reruns=True) == {}
     # healed: host a fenced itself, registered anew and serves on
     wait_for(lambda: any(m.host == "a" and m.id != old_a and m.status == "running"

@@ -58,3 +58,30 @@ def test_nothing_runs_twice_or_is_lost_across_a_server_restart(
     assert seen.failures() == {}
     assert {pid for mon in mons for pid in mon.wait_workers(3)} == pids, \
         "a worker process was replaced"
+
+
+@pytest.mark.parametrize("disrupt", [disrupt_restart_fast, disrupt_stop_immediate,
+                                     disrupt_sigkill_postmaster],
+                         ids=["restart -m fast", "stop -m immediate", "SIGKILL postmaster"])
+def test_tiny_tasks_claimed_in_groups_survive_a_server_restart(
+        server, rdsn, monitors, journal_path, disrupt):
+    """Tasks of no length are claimed, started and recorded in groups, one statement per
+    group (transitions.CLAIM_STEP): a statement whose answer was lost must not leave its
+    tasks started in a worker's name that never runs them."""
+    from jobconsole import api
+
+    tasks = 20000
+    mons = [monitors("--workers", "3", host=host) for host in ("a", "b")]
+    pids = {pid for mon in mons for pid in mon.wait_workers(3)}
+    api.schedule_many(rdsn, "work", [0] * tasks, metadata={"journal": journal_path})
+    wait_for(lambda: (journal.unfinished(rdsn) or tasks) < tasks * 2 // 3, 60,
+             "a third of the tasks to finish")
+
+    disrupt(server)
+
+    wait_for(lambda: journal.unfinished(rdsn) == 0, 120, "every task to finish")
+    seen = journal.verdict(journal_path, rdsn)
+    assert seen.tasks == tasks
+    assert seen.failures() == {}
+    assert {pid for mon in mons for pid in mon.wait_workers(3)} == pids, \
+        "a worker process was replaced"
