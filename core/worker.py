@@ -425,6 +425,8 @@ class Worker:
             claimed = [row[4:] for row in rows if row[5] is not None]
             if claimed:     # its commit waited for the disk: every earlier one is durable
                 self.unconfirmed.clear()
+                told = ",".join(filter(None, [params["notify"]] + [str(r[1]) for r in claimed]))
+                conn.execute(transitions.NOTIFY_TASKS, [told])
             elif results or logged.lines:
                 self._unconfirmed(params, logged)
         claimed.sort(key=lambda r: (-r[0], r[1]))
