@@ -125,6 +125,17 @@ def insert(conn, operation, inputs, *, raw=False, domain=None, host=None, owner=
         except (OverflowError, ValueError) as exc:
             raise BadInput(f"run_at {run_at} cannot be placed in time: {exc}") from None
     retry_on = check_retries(retries, backoff, retry_on)
+    if len(json_inputs) == 1 and raw_inputs[0] is None and priority == 0 \
+            and not (held or depends_on) \
+            and all(v is None for v in (domain, host, owner, meta, timeout, retries, run_at,
+                                        delay, backoff, retry_on, workflow, fired,
+                                        action_id, engine)):
+        # every option left to the operation: the statement with two parameters
+        rows = conn.execute(transitions.ENQUEUE_PLAIN,
+                            (operation, operation, json_inputs[0])).fetchall()
+        if not rows:
+            resolve_operation(conn, operation, None, None)   # raises the precise error
+        return [r[0] for r in rows]
     params = dict(operation=operation, domain=domain, host=host, owner=owner, meta=meta,
                   priority=priority, timeout=timeout, retries=retries, run_at=run_at,
                   delay=delay, backoff=backoff,

@@ -2,6 +2,7 @@
 import os
 import signal
 
+import psycopg
 import pytest
 from helpers import task_pid
 
@@ -79,3 +80,16 @@ def test_a_retry_policy_is_checked(dsn):
     with pytest.raises(BadInput):
         api.schedule(dsn, "double", 1, retries=-1)
     assert api.list_tasks(dsn) == []
+
+
+def test_a_task_scheduled_without_options_takes_all_its_operations_defaults(dsn):
+    # the commonest enqueue has a statement of its own: it must fill what the full one does
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("update jobconsole.operation set timeout = 7, retries = 3, backoff = 2, "
+                     "retry_on = '{timeout}' where name = 'flaky'")
+    bare = api.schedule(dsn, "flaky", {"n": 1})
+    full = api.schedule(dsn, "flaky", {"n": 1}, workflow="w")
+    fields = ("operation", "domain", "status", "priority", "timeout", "retries", "backoff",
+              "retry_on", "input", "owner", "host", "run_at", "attempt")
+    assert [getattr(bare.info(), f) for f in fields] == [getattr(full.info(), f) for f in fields]
+    assert (bare.info().timeout, bare.info().retries, bare.info().status) == (7, 3, "queued")
