@@ -23,7 +23,9 @@ that survives it. Everything stays correct on crashes of workers and monitors.
 Groups: tasks that take under TINY seconds on average are claimed GROUP at a time and
 started by the same statement, which also records the group before (one statement per
 group, `transitions.CLAIM_STEP`, durable when it claims: each task is written twice,
-claimed-and-started and finished, instead of three times).
+claimed-and-started and finished, instead of three times). A grouped task is announced
+(NOTIFY) when it ends, or when it proves slow: not as it starts, which would cost a lone
+task a round trip before it runs.
 A group runs for GROUP_SPAN seconds at most: then what remains of it goes back to the
 queue (each task's timeout counts from the group's start). The worker row names the
 task whose code runs (`task_id`): the step sets it for a lone task, the companion for a
@@ -425,8 +427,8 @@ class Worker:
             claimed = [row[4:] for row in rows if row[5] is not None]
             if claimed:     # its commit waited for the disk: every earlier one is durable
                 self.unconfirmed.clear()
-                told = ",".join(filter(None, [params["notify"]] + [str(r[1]) for r in claimed]))
-                conn.execute(transitions.NOTIFY_TASKS, [told])
+                if params["notify"]:
+                    conn.execute(transitions.NOTIFY_TASKS, [params["notify"]])
             elif results or logged.lines:
                 self._unconfirmed(params, logged)
         claimed.sort(key=lambda r: (-r[0], r[1]))
@@ -434,12 +436,15 @@ class Worker:
 
     def _step_params(self, results, logged, next_ids, current):
         ids = [r["id"] for r in results]
+        # a task started in a group is announced when it ends, or when it proves slow
+        told = ids + next_ids if current is None or current in next_ids \
+            else ids + next_ids + [current]
         return dict(
             wid=self.id, finished=len(results), next=next_ids, current=current, ids=ids,
             statuses=[r["status"] for r in results], outputs=[r["output"] for r in results],
             raws=[r["raw_output"] for r in results], kinds=[r["kind"] for r in results],
             tracebacks=[r["traceback"] for r in results], **logged._asdict(),
-            notify=",".join(map(str, ids + next_ids)))
+            notify=",".join(map(str, told)))
 
     def _unconfirmed(self, params, logged):
         """Keep a step's parameters for a new session to record again, should the server
