@@ -6,12 +6,10 @@ A read sums a few rows per owner, domain and status (times 32 shards at most), h
 many tasks there are: the status bar and the overview read it at every change.
 """
 import logging
-import threading
-import time
 
 import psycopg
 
-from . import db
+from . import chores
 
 log = logging.getLogger("jobconsole.counts")
 
@@ -100,33 +98,18 @@ def recount_if_due(conn, every=RECOUNT_EVERY):
         conn.execute("select pg_advisory_unlock(%s)", (_RECOUNT_LOCK,))
 
 
-class Recounter:
-    """A monitor's recounts, each in a thread of its own with its own connection: at ten
-    million tasks one takes seconds, which the monitor's loop (heartbeats, kills) must
-    not wait for. `poke` is cheap; call it at every heartbeat."""
+class Recounter(chores.Chore):
+    """A monitor's recounts (at ten million tasks one takes seconds): looked at every
+    minute, run when due (`recount_if_due`)."""
+    name = "recount"
 
     def __init__(self, dsn, every=RECOUNT_EVERY):
-        self.dsn = dsn
+        super().__init__(dsn, look=60.0)   # the first not in the rush of a monitor's start
         self.every = every
-        self.thread = None
-        self.next_look = time.monotonic() + 60.0   # not in the rush of a monitor's start
 
-    def poke(self):
-        if time.monotonic() < self.next_look or (self.thread and self.thread.is_alive()):
-            return
-        self.next_look = time.monotonic() + 60.0
-        self.thread = threading.Thread(target=self._run, name="jobconsole recount",
-                                       daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        try:
-            with db.connect(self.dsn, application_name="jobconsole recount") as conn:
-                wrong = recount_if_due(conn, self.every)
-        except psycopg.Error as exc:
-            # the next poke tries again; the counts meanwhile are as the triggers keep them
-            log.warning("recount of the task counts failed: %s", exc)
-            return
+    def work(self, conn):
+        # if it fails, the counts meanwhile are as the triggers keep them
+        wrong = recount_if_due(conn, self.every)
         if wrong:
             log.warning("recount: %d task count%s had drifted, now corrected", wrong,
                         "" if wrong == 1 else "s")

@@ -30,7 +30,8 @@ import time
 import psutil
 import psycopg
 
-from . import counts, db, engines, hosts, processes, records, schedules, stats, tasks, transitions
+from . import (counts, db, engines, hosts, processes, records, schedules, stats, tasks,
+               transitions, vacuum)
 from .engines.tracker import Trackers
 from . import tmux as tmux_windows
 from .errors import BadInput, Conflict, DatabaseUnavailable, first_line
@@ -104,6 +105,7 @@ class Monitor:
         self.trackers = None       # of the jobs of other engines (engines/)
         self.next_prune = 0.0      # when to prune the overview's old counters
         self.recounter = counts.Recounter(dsn)   # corrects the status counts now and then
+        self.vacuumer = vacuum.Vacuumer(dsn)     # cleans the task table when autovacuum lags
         self.engine_nudged = False
 
     # -- life cycle ---------------------------------------------------------------------
@@ -316,6 +318,7 @@ class Monitor:
             self.next_prune = time.monotonic() + 600
             stats.prune(self.conn)
         self.recounter.poke()
+        self.vacuumer.poke()
         if row is None or row[0] == "dead":
             self.fence()
         elif row[1] and not self.stopping:
