@@ -247,16 +247,9 @@ _LOG_ROWS = """insert into jobconsole.log (task_id, ts, line, source)
 # (no transition) log lines a running task wrote, streamed while it runs.
 INSERT_LOG = _LOG_ROWS
 
-# running | aborting -> done | failed ('error') | aborted | failed ('timeout'): the
-# results the worker holds; and running (in its hand) -> running (started): the next
-# task or group. One statement per task, or per group of tiny ones, with the log's
-# tail; it counts the worker's runs and names the task its code runs now. It may be
-# sent again after a reconnect (the server may have lost it): it finishes a task only
-# while it runs in this worker's name, and logs a finished task's lines only then.
-# The session sets jobconsole.notifies_itself, so the task trigger stands aside and
-# the statement announces its changes itself: a plain pg_notify is far cheaper than
-# the trigger's transition tables.
-_STEP = """
+# What STEP and CLAIM_STEP share: record the results the worker holds (the worker row
+# counts its runs and names the task its code runs now, if any).
+_RECORD = """
 with me as (
     update jobconsole.worker set runs = runs + %(finished)s, task_id = %(current)s
     where id = %(wid)s and status = 'running'
@@ -279,7 +272,18 @@ with me as (
     -- the task trigger's counting stands aside: the worker counts what this statement
     -- ended, from what it returns (stats.Tally)
     select set_config('jobconsole.counted', statement_timestamp()::text, true)
-), {logged}started as (
+), """
+
+# running | aborting -> done | failed ('error') | aborted | failed ('timeout'): the
+# results the worker holds; and running (in its hand) -> running (started): the next
+# task or group. One statement per task, or per group of tiny ones, with the log's
+# tail; it counts the worker's runs and names the task its code runs now. It may be
+# sent again after a reconnect (the server may have lost it): it finishes a task only
+# while it runs in this worker's name, and logs a finished task's lines only then.
+# The session sets jobconsole.notifies_itself, so the task trigger stands aside and
+# the statement announces its changes itself: a plain pg_notify is far cheaper than
+# the trigger's transition tables.
+_STEP = _RECORD + """{logged}started as (
     update jobconsole.task set started = now()
     where id = any(%(next)s::bigint[]) and worker_id = %(wid)s and status = 'running'
       and started is null and exists (select from me)
@@ -306,29 +310,8 @@ STEP_LOGGED = _STEP.format(logged=_LOGGED, finish=_finish)
 # queued -> running and started at once, up to n tasks, the group to run next. A task
 # is then written twice instead of three times, and a group costs one statement. When
 # it claims something it waits for the disk, as CLAIM does; the worker row names no
-# task, as for every group.
-_CLAIM_STEP = """
-with me as (
-    update jobconsole.worker set runs = runs + %(finished)s, task_id = null
-    where id = %(wid)s and status = 'running'
-    returning id
-), results as (
-    select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(outputs)s::jsonb[],
-                         %(raws)s::bytea[], %(kinds)s::text[], %(tracebacks)s::text[])
-        as r(id, status, output, raw_output, kind, traceback)
-), finish as (
-    update jobconsole.task t set {finish},
-        output = r.output,
-        raw_output = r.raw_output,
-        finished = now()
-    from results r
-    where t.id = r.id and t.worker_id = %(wid)s and t.status in ('running', 'aborting')
-      and exists (select from me)
-    returning t.id, t.operation, t.status,
-              extract(epoch from t.finished - t.started)::float8 as secs
-), said as (
-    select set_config('jobconsole.counted', statement_timestamp()::text, true)
-), {logged}next as (
+# task (current is null), as for every group.
+_CLAIM_STEP = _RECORD + """{logged}next as (
     select id from jobconsole.task
     where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
       and (operation = any(%(ops)s) or (%(shipped)s and action_id is not null))
