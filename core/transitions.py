@@ -206,6 +206,18 @@ returning status
 
 # -- the worker's hot path ------------------------------------------------------------
 
+# The queued tasks a worker may take, up to n, locked (CLAIM, CLAIM_STEP): `me` is the
+# worker's row, if it still runs.
+_NEXT = """next as (
+    select id from jobconsole.task
+    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
+      and (operation = any(%(ops)s) or (%(shipped)s and action_id is not null))
+      and exists (select from me)
+    order by priority desc, id
+    limit %(n)s
+    for update skip locked
+)"""
+
 # queued -> running (claimed, in the worker's hand, not started): up to n tasks.
 # `me` locks this worker's row first: a monitor that is killing this worker holds that
 # lock, so a claim racing with the kill waits, then finds the worker no longer running
@@ -216,15 +228,7 @@ returning status
 CLAIM = """
 with me as (
     select id from jobconsole.worker where id = %(wid)s and status = 'running' for update
-), next as (
-    select id from jobconsole.task
-    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
-      and (operation = any(%(ops)s) or (%(shipped)s and action_id is not null))
-      and exists (select from me)
-    order by priority desc, id
-    limit %(n)s
-    for update skip locked
-), claimed as (
+), """ + _NEXT + """, claimed as (
     update jobconsole.task t set status = 'running', claimed = now(), worker_id = %(wid)s
     from next where t.id = next.id
     returning t.priority, t.id, t.operation, t.input, t.raw_input, t.metadata, t.attempt, t.owner,
@@ -311,15 +315,7 @@ STEP_LOGGED = _STEP.format(logged=_LOGGED, finish=_finish)
 # is then written twice instead of three times, and a group costs one statement. When
 # it claims something it waits for the disk, as CLAIM does; the worker row names no
 # task (current is null), as for every group.
-_CLAIM_STEP = _RECORD + """{logged}next as (
-    select id from jobconsole.task
-    where status = 'queued' and domain = %(domain)s and (host is null or host = %(host)s)
-      and (operation = any(%(ops)s) or (%(shipped)s and action_id is not null))
-      and exists (select from me)
-    order by priority desc, id
-    limit %(n)s
-    for update skip locked
-), claimed as (
+_CLAIM_STEP = _RECORD + """{logged}""" + _NEXT + """, claimed as (
     update jobconsole.task t set status = 'running', claimed = now(), started = now(),
         worker_id = %(wid)s
     from next where t.id = next.id
