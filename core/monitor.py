@@ -243,9 +243,11 @@ class Monitor:
             self.stopping = "now"
 
     def sleep(self, seconds):
-        """Until a control request, or the next tick; a burst of newly queued tasks (one
-        notification each) wakes the loop at most ten times a second, so that a busy
-        queue does not keep the monitor querying in competition with its workers."""
+        """Until a control request, or the next tick. Newly queued tasks bring the tick
+        forward only when the monitor has something to do for them at once: a worker to
+        add (it runs fewer than its maximum) or an engine's jobs to pass on; else its
+        queries would only compete with the workers for the CPU as they claim. A burst
+        (one notification each) wakes the loop at most ten times a second."""
         deadline = time.monotonic() + seconds
         earliest = time.monotonic() + 0.1
         while (left := deadline - time.monotonic()) > 0:
@@ -254,7 +256,7 @@ class Monitor:
                 return
             if any(n.payload in engines.ENGINES for n in notes):
                 self.engine_nudged = True
-            if notes:
+            if notes and (self.engine_nudged or len(self.procs) < self.max_workers):
                 deadline = min(deadline, earliest)
 
     # -- one turn of the loop -----------------------------------------------------------
