@@ -382,54 +382,51 @@ class Worker:
 
     def _record(self, next_ids, current):
         """One step statement; the caller holds flush_lock."""
-        conn = self.conn
+        rows, params, logged = self._send(transitions.STEP, transitions.STEP_LOGGED,
+                                          next_ids, current)
+        alive, started, _, operations, statuses, seconds = rows[0]
+        self.tally.add(operations, statuses, seconds)
+        self.current = current
+        if params["ids"] or next_ids or logged.lines:
+            self._unconfirmed(params, logged)
+        return alive, set(started)
+
+    def _send(self, statement, statement_logged, next_ids, current, **claim):
+        """Send what finished, with the log's tail, in `statement` (`statement_logged`
+        when there are lines to write): (its rows, its parameters, the lines it wrote).
+        The caller holds flush_lock. If it fails, what it carried is put back."""
         results, self.results = self.results, []
         logged = self.buffer.take_all()
         try:
-            write_state(conn, *self.buffer.take_state())   # usually nothing to write
+            write_state(self.conn, *self.buffer.take_state())   # usually nothing to write
             params = self._step_params(results, logged, next_ids, current)
-            alive, started, _, operations, statuses, seconds = conn.execute(
-                transitions.STEP_LOGGED if logged.lines else transitions.STEP,
-                params).fetchone()
-            self.tally.add(operations, statuses, seconds)
+            rows = self.conn.execute(statement_logged if logged.lines else statement,
+                                     dict(params, **claim) if claim else params).fetchall()
         except BaseException:
-            # not recorded: the next step records them, whichever thread makes it
+            # not recorded: the next statement records them, whichever thread makes it
             self.results[:0] = results
             self.buffer.put_back(logged)
             raise
-        self.current = current
-        if results or next_ids or logged.lines:
-            self._unconfirmed(params, logged)
-        return alive, set(started)
+        return rows, params, logged
 
     def claim_group(self):
         """Record what finished and claim the next group of tiny tasks, started, in one
         statement (transitions.CLAIM_STEP): (worker alive, the rows to run)."""
         with self.flush_lock:
             self.buffer.task_id = None
-            conn = self.conn
-            results, self.results = self.results, []
-            logged = self.buffer.take_all()
-            try:
-                write_state(conn, *self.buffer.take_state())
-                params = self._step_params(results, logged, [], None)
-                rows = conn.execute(
-                    transitions.CLAIM_STEP_LOGGED if logged.lines else transitions.CLAIM_STEP,
-                    dict(params, domain=self.domain, host=self.host, ops=self.operations,
-                         shipped=self.shipped, n=GROUP)).fetchall()
-                alive, operations, statuses, seconds = rows[0][:4]
-                self.tally.add(operations, statuses, seconds)
-            except BaseException:
-                self.results[:0] = results
-                self.buffer.put_back(logged)
-                raise
+            rows, params, logged = self._send(
+                transitions.CLAIM_STEP, transitions.CLAIM_STEP_LOGGED, [], None,
+                domain=self.domain, host=self.host, ops=self.operations,
+                shipped=self.shipped, n=GROUP)
+            alive, operations, statuses, seconds = rows[0][:4]
+            self.tally.add(operations, statuses, seconds)
             self.current = None
             claimed = [row[4:] for row in rows if row[5] is not None]
             if claimed:     # its commit waited for the disk: every earlier one is durable
                 self.unconfirmed.clear()
                 if params["notify"]:
-                    conn.execute(transitions.NOTIFY_TASKS, [params["notify"]])
-            elif results or logged.lines:
+                    self.conn.execute(transitions.NOTIFY_TASKS, [params["notify"]])
+            elif params["ids"] or logged.lines:
                 self._unconfirmed(params, logged)
         claimed.sort(key=lambda r: (-r[0], r[1]))
         return alive, [row[1:] for row in claimed]
