@@ -163,3 +163,26 @@ def test_a_lone_task_claimed_after_tiny_ones_can_still_be_aborted(dsn, start_mon
     slow.join(timeout=10)
     assert slow.state == "aborted"
     wait_for(lambda: not alive(pid), 5, "the aborted task's worker to be gone")
+
+
+def test_a_task_started_in_a_group_is_announced_once_it_proves_slow(dsn, start_monitor,
+                                                                     tmp_path):
+    """Tasks started in a group are announced when they end, not as they start; one that
+    runs on is announced as soon as it proves slow, so that live views show it running."""
+    import psycopg
+
+    start_monitor("--workers", "1")
+    tiny = api.schedule_many(dsn, "record", list(range(80)), metadata={"file": str(tmp_path / "w")})
+    tiny[-1].join(timeout=30)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("listen jobconsole_task")
+        slow = api.schedule(dsn, "sleep", 60)
+        heard = set()
+        deadline = time.monotonic() + 10
+        while str(slow.id) not in heard and time.monotonic() < deadline:
+            for note in conn.notifies(timeout=0.5, stop_after=1):
+                heard.update(note.payload.split(","))
+        assert str(slow.id) in heard
+        assert slow.info().status == "running"
+    slow.abort()
+    slow.join(timeout=10)
