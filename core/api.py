@@ -21,6 +21,7 @@ from . import sanitize as _sanitize
 from . import query, queues, schedules, schema, tasks, timing as _timing, transports
 from . import stats as _stats
 from . import watch as _watch, workflows
+from .db import Cancel
 from .errors import BadInput, Conflict
 from .records import (MISSED_POLICIES, MonitorInfo, OperationInfo, QueueInfo, ScheduleInfo,
                       Stats, TaskSummary, WorkerInfo, WorkflowInfo)
@@ -29,7 +30,7 @@ from .task import Task
 from .transports import Transport
 
 __all__ = [
-    "task", "Task", "schedule", "schedule_many", "get_task", "task_summary", "task_source", "list_tasks", "count_tasks", "recount",
+    "task", "Task", "schedule", "schedule_many", "get_task", "task_summary", "task_source", "list_tasks", "Cancel", "count_tasks", "recount",
     "task_id_span", "abort", "relaunch", "delete", "workflow",
     "register_operations", "unregister_operation", "list_operations",
     "list_monitors", "list_workers", "serving_monitor", "shutdown_monitor", "shutdown_worker",
@@ -172,14 +173,16 @@ def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None
                owner: str | None = None, operation: str | None = None,
                workflow: str | None = None, text: str | None = None, sort: str = "id",
                descending: bool = True, limit: int = 100, before: int | None = None,
-               newest: int | None = None, where: str | None = None) -> list[TaskSummary]:
+               newest: int | None = None, where: str | None = None,
+               cancel: Cancel | None = None) -> list[TaskSummary]:
     """[TaskSummary], newest first (or by `sort`, one of tasks.SORTABLE): input and
     output as previews with their sizes, never whole (get_task reads one). The filters are
     column values; `where`, a query such as 'status:failed op:report age>1h' (the
     language of jobconsole.query; QueryError, a BadInput, says where one is malformed);
     `text`, a substring of id, status, operation, domain, owner or workflow ('!' first
     inverts it). `before` is a keyset cursor (an id: the page after it); `newest` searches
-    only the tasks with that many highest ids.
+    only the tasks with that many highest ids. `cancel`, a Cancel, lets another thread
+    stop the search (it then raises Cancelled).
     """
     for name, value in (("status", status), ("domain", domain), ("owner", owner),
                         ("operation", operation), ("workflow", workflow), ("text", text),
@@ -189,7 +192,9 @@ def list_tasks(dsn: Dsn, *, status: str | None = None, domain: str | None = None
     checks.count("limit", limit, 1, checks.INT8)
     checks.optional_count("before", before, 1, checks.INT8)
     checks.optional_count("newest", newest, 0, checks.INT8)
-    with db.pooled(_resolve(dsn)) as conn:
+    if cancel is not None and not isinstance(cancel, Cancel):
+        raise BadInput(f"cancel: expected a jobconsole.api.Cancel, not {type(cancel).__name__}")
+    with db.pooled(_resolve(dsn), cancel) as conn:
         return tasks.list_tasks(conn, status=status, domain=domain, owner=owner,
                                 operation=operation, workflow=workflow, text=text,
                                 sort=sort, descending=descending, limit=limit,

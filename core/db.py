@@ -15,7 +15,7 @@ import psycopg
 from psycopg import conninfo, pq
 
 from . import schema
-from .errors import DatabaseUnavailable, first_line
+from .errors import Cancelled, DatabaseUnavailable, first_line
 
 ENV_DSN = "JOBCONSOLE_DSN"
 _checked: set[str] = set()   # dsns whose schema this process has verified
@@ -88,9 +88,51 @@ def connect(dsn, *, autocommit=True, check_schema=True, **kwargs):
     return conn
 
 
+class Cancel:
+    """Stops, from another thread, the statements of the calls it was given (pooled's
+    `cancel`), which then raise Cancelled. A console drops a search that the user has
+    moved on from; on a big table the server would otherwise read on for seconds,
+    for nobody. Once set, it stays set: a call given it later does not start."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._conns = []
+        self.is_set = False
+
+    def set(self):
+        # blocks for a round trip to the server (a connection of its own carries the
+        # request): call it off a UI thread. The lock keeps a covered connection from
+        # going back to the pool, and on to another caller's statement, until the
+        # request is sent; one that arrives between statements the server ignores.
+        with self._lock:
+            self.is_set = True
+            for conn in self._conns:
+                try:
+                    conn.cancel_safe(timeout=5.0)
+                except psycopg.Error:
+                    pass    # its server is gone: so is its statement
+
+    @contextmanager
+    def covering(self, conn):
+        with self._lock:
+            if self.is_set:
+                raise Cancelled("cancelled")
+            self._conns.append(conn)
+        try:
+            yield conn
+        except psycopg.errors.QueryCanceled:
+            if self.is_set:
+                raise Cancelled("cancelled") from None
+            raise
+        finally:
+            with self._lock:
+                self._conns.remove(conn)
+
+
 @contextmanager
-def pooled(dsn):
-    """A connection from this process's pool for dsn (autocommit).
+def pooled(dsn, cancel=None):
+    """A connection from this process's pool for dsn (autocommit). `cancel`, a Cancel,
+    lets another thread stop its statements.
 
     Library calls (schedule, a task's state) are short and frequent: a pool saves the
     connection set-up that would otherwise dominate them.
@@ -102,7 +144,11 @@ def pooled(dsn):
     except PoolTimeout:
         raise DatabaseUnavailable(f"cannot reach the database {describe(dsn)}") from None
     try:
-        yield conn
+        if cancel is None:
+            yield conn
+        else:
+            with cancel.covering(conn):
+                yield conn
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(f"lost the database {describe(dsn)}: {first_line(exc)}") from None
     finally:

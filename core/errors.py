@@ -42,6 +42,11 @@ class Conflict(JobconsoleError):
     exit_code = 6
 
 
+class Cancelled(JobconsoleError):
+    """A call stopped by its caller, through the db.Cancel it was given (a search that
+    the user has moved on from)."""
+
+
 class EngineUnavailable(JobconsoleError):
     """Another engine a job runs on (Slurm's controller, a Dask scheduler) does not
     answer: nothing was submitted, and trying again later may work."""

@@ -104,6 +104,7 @@ class Monitor:
         self.connected_at = 0.0    # monotonic time the current connection was made
         self.trackers = None       # of the jobs of other engines (engines/)
         self.next_prune = 0.0      # when to prune the overview's old counters
+        self.next_sample = 0.0     # when to sample the load for the overview's history
         self.recounter = counts.Recounter(dsn)   # corrects the status counts now and then
         self.vacuumer = vacuum.Vacuumer(dsn)     # cleans the task table when autovacuum lags
         self.engine_nudged = False
@@ -319,6 +320,10 @@ class Monitor:
         if time.monotonic() >= self.next_prune:
             self.next_prune = time.monotonic() + 600
             stats.prune(self.conn)
+        if time.monotonic() >= self.next_sample:
+            # twice a minute: every minute has a sample while any monitor runs
+            self.next_sample = time.monotonic() + 30
+            stats.sample(self.conn)
         self.recounter.poke()
         self.vacuumer.poke()
         if row is None or row[0] == "dead":

@@ -7,7 +7,7 @@ web page) may hold and show them freely.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -280,6 +280,9 @@ class Stats:
     backlog: list            # [(domain, queued, waiting, oldest queued age in seconds or None)]
     operations: list         # [(operation, ended, failed, failure rate, p50 s, p95 s)], last hour
     hosts: list              # [(host, busy workers, idle workers, cpu %, memory %)]
+    # the same 60 minutes as `minutes`, as monitors sampled them (0: not sampled)
+    backlog_history: dict = field(default_factory=dict)  # {domain: [queued + waiting]}
+    busy_history: dict = field(default_factory=dict)     # {host: [busy workers]}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
--- jobconsole schema, version 25
+-- jobconsole schema, version 26
 --
 -- The whole schema as it is today. `init_db` builds a new database from this file in
 -- one go; a database an older jobconsole made is brought up to date by the numbered
@@ -752,6 +752,31 @@ create table jobconsole.task_minute (
     seconds double precision not null default 0,  -- summed durations
     hist integer[] not null,
     primary key (minute, domain, operation, shard)
+);
+
+-- The overview's history of load, a row a minute: each domain's backlog (queued and
+-- waiting, from the counts by status, and the oldest queued task's age) and each host's
+-- busy and idle workers with its CPU and memory. Every running monitor samples them
+-- twice a minute; the first sample of a minute is kept (the others find it there), so
+-- the overview draws the last hour of each from a few rows, however many tasks there
+-- are, and nobody keeps a history in memory.
+create table jobconsole.backlog_minute (
+    minute timestamptz not null,
+    domain text not null,
+    queued integer not null,
+    waiting integer not null,
+    oldest double precision,        -- seconds: the oldest queued task's age (null: none)
+    primary key (minute, domain)
+);
+
+create table jobconsole.host_minute (
+    minute timestamptz not null,
+    host text not null,
+    busy integer not null,
+    idle integer not null,
+    cpu_percent real,
+    mem_percent real,
+    primary key (minute, host)
 );
 
 create function jobconsole.histogram(secs double precision[]) returns integer[]

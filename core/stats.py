@@ -4,13 +4,16 @@ They come from the per-minute counters the engine keeps as tasks end
 (jobconsole.task_minute, migration 021), from the worker and monitor rows, and, for the
 backlog, from the counts by status (jobconsole.task_count, migration 024) and the
 oldest queued task of each domain (the first of the status index's queued entries), so
-that reading them costs the same on ten thousand tasks or ten million. Durations'
+that reading them costs the same on ten thousand tasks or ten million. The backlog's
+and the workers' history over the hour comes from samples the monitors take of those
+twice a minute (jobconsole.backlog_minute and host_minute, migration 026). Durations'
 p50 and p95 come from the counters' histograms: to within a factor of two.
 
 A worker counts what its steps end in its memory (Tally) and writes the counts once a
-second, and before a task of its proves slow (one that may be aborted, which kills
-it): a step then costs no more than before. The price: the counts lag by up to a
-second, and a worker killed within a second of a task's end loses that task's count.
+second, before a task of its proves slow (one that may be aborted, which kills it), and
+before it idles (what a monitor's stop kills): a step then costs no more than before.
+The price: the counts of a busy worker lag by up to a second, and one killed while busy
+loses what it counted in that second.
 Every other way a task ends is counted by the task trigger as it happens.
 """
 import math
@@ -54,6 +57,12 @@ def read(conn):
         ((name, ended, failed, failed / ended if ended else 0.0,
           _percentile(hist, 0.5), _percentile(hist, 0.95))
          for name, (ended, failed, hist) in ops.items()), key=lambda o: -o[1])
+    return Stats(minutes, rates, _backlog(conn), operations, _hosts(conn),
+                 **_history(conn, [m for m, *_ in minutes]))
+
+
+def _backlog(conn):
+    """[(domain, queued, waiting, oldest queued age in seconds or None)]."""
     waiting = counts.by_domain(conn, ("queued", "waiting"))
     oldest = dict(conn.execute(
         "select d, (select extract(epoch from now() - t.queued)::float8 "
@@ -61,16 +70,58 @@ def read(conn):
         "           order by t.id limit 1) "
         "from unnest(%s::text[]) d",
         ([d for d, c in waiting.items() if c.get("queued")],)).fetchall())
-    backlog = [(d, c.get("queued", 0), c.get("waiting", 0), oldest.get(d))
-               for d, c in sorted(waiting.items())]
-    hosts = conn.execute(
+    return [(d, c.get("queued", 0), c.get("waiting", 0), oldest.get(d))
+            for d, c in sorted(waiting.items())]
+
+
+def _hosts(conn):
+    """[(host, busy workers, idle workers, cpu %, memory %)] of the running monitors."""
+    return [tuple(h) for h in conn.execute(
         "select m.host, count(*) filter (where w.task_id is not null), "
         "count(*) filter (where w.task_id is null), max(m.cpu_percent), max(m.mem_percent) "
         "from jobconsole.monitor m left join jobconsole.worker w on w.monitor_id = m.id "
         "and w.status = 'running' where m.status = 'running' group by m.host "
-        "order by m.host").fetchall()
-    return Stats(minutes, rates, backlog, operations,
-                 [tuple(h) for h in hosts])
+        "order by m.host").fetchall()]
+
+
+def _history(conn, minutes):
+    """The sampled minutes (see `sample`) as series over `minutes`, a minute no monitor
+    sampled counting 0: {domain: [queued + waiting]} and {host: [busy workers]}."""
+    at = {m: i for i, m in enumerate(minutes)}
+
+    def series(rows):
+        found = {}
+        for minute, name, value in rows:
+            if minute in at:
+                found.setdefault(name, [0] * len(minutes))[at[minute]] = value
+        return found
+    since = minutes[0] if minutes else None
+    return dict(
+        backlog_history=series(conn.execute(
+            "select minute, domain, queued + waiting from jobconsole.backlog_minute "
+            "where minute >= %s", (since,))),
+        busy_history=series(conn.execute(
+            "select minute, host, busy from jobconsole.host_minute where minute >= %s",
+            (since,))))
+
+
+def sample(conn):
+    """Keep this minute's backlog per domain and workers per host, for the overview's
+    history (monitors call it twice a minute; the first sample of a minute stays)."""
+    backlog, hosts = _backlog(conn), _hosts(conn)
+    with conn.transaction():
+        if backlog:
+            conn.execute(
+                "insert into jobconsole.backlog_minute (minute, domain, queued, waiting, "
+                "oldest) select date_trunc('minute', now()), u.* from unnest(%s::text[], "
+                "%s::int[], %s::int[], %s::float8[]) u on conflict do nothing",
+                [list(col) for col in zip(*backlog)])
+        if hosts:
+            conn.execute(
+                "insert into jobconsole.host_minute (minute, host, busy, idle, cpu_percent, "
+                "mem_percent) select date_trunc('minute', now()), u.* from unnest("
+                "%s::text[], %s::int[], %s::int[], %s::real[], %s::real[]) u "
+                "on conflict do nothing", [list(col) for col in zip(*hosts)])
 
 
 def _rate(minutes, elapsed):
@@ -96,9 +147,10 @@ def _percentile(hist, q):
 
 
 def prune(conn):
-    """Drop counters older than KEEP_DAYS (monitors call it now and then)."""
-    conn.execute("delete from jobconsole.task_minute where minute < now() - "
-                 "make_interval(days => %s)", (KEEP_DAYS,))
+    """Drop counters and samples older than KEEP_DAYS (monitors call it now and then)."""
+    for table in ("task_minute", "backlog_minute", "host_minute"):
+        conn.execute(f"delete from jobconsole.{table} where minute < now() - "
+                     "make_interval(days => %s)", (KEEP_DAYS,))
 
 
 # A worker's counts, written in its own row (shard = its id) once a second.

@@ -451,12 +451,15 @@ class Worker:
         self.unconfirmed.append(params)
 
     def confirm(self):
-        """Make the steps recorded so far durable, before idling: no claim may come to
-        cover them for a long while."""
+        """Before idling: make the steps recorded so far durable (no claim may come to
+        cover them for a long while), and write the counts of what they ended. An idle
+        worker is what a monitor's stop kills: it loses no count then, and the counts
+        of a queue just drained are whole at once, not a second later."""
         with self.flush_lock:
             if self.unconfirmed:
                 self.conn.execute(_MAKE_DURABLE)
                 self.unconfirmed.clear()
+            self.tally.flush(self.conn, self.id, self.domain)
 
     def claim(self):
         """Claim up to `ahead` tasks into the hand, durably; False if none is queued."""

@@ -1,6 +1,7 @@
 """Claiming: every task runs exactly once, in priority order, woken without polling."""
 import time
 
+import psycopg
 import pytest
 
 from jobconsole import api
@@ -169,8 +170,6 @@ def test_a_task_started_in_a_group_is_announced_once_it_proves_slow(dsn, start_m
                                                                      tmp_path):
     """Tasks started in a group are announced when they end, not as they start; one that
     runs on is announced as soon as it proves slow, so that live views show it running."""
-    import psycopg
-
     start_monitor("--workers", "1")
     tiny = api.schedule_many(dsn, "record", list(range(80)), metadata={"file": str(tmp_path / "w")})
     tiny[-1].join(timeout=30)

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from urllib.parse import quote
@@ -18,7 +19,8 @@ from psycopg import conninfo
 from helpers import HERE, MonitorProcess, alive, wait_for
 from jobconsole import api
 from jobconsole.compat.asynctask import get_transport
-from jobconsole.errors import BadInput
+from jobconsole.errors import BadInput, DatabaseUnavailable
+from jobconsole.intake import Intake
 from test_cli import assert_one_line_error, jc
 import test_transport_brokers as brokers
 
@@ -199,8 +201,10 @@ def test_a_worker_killed_mid_payload_loses_nothing(dsn, feed, daemon, tmp_path):
     transport = api.transport(dsn, uri)
     transport.submit_task(queue, {"n": 1, "sleep": 30, "journal": path})
     proc = daemon({queue: "journal_worker"}, transport=uri)
-    task = wait_for(lambda: next((t for t in api.list_tasks(dsn) if t.status == "running"),
-                                 None), 20, "the payload's task to run")
+    # started, not only claimed: a task claimed ahead is given back when its worker dies
+    task = wait_for(lambda: next((t for t in api.list_tasks(dsn)
+                                  if t.status == "running" and t.started), None),
+                    20, "the payload's task to start")
     [worker] = proc.workers()
     os.kill(worker.pid, signal.SIGKILL)
     wait_for(lambda: api.get_task(dsn, task.id).status == "failed", 20, "the task to fail")
@@ -208,6 +212,40 @@ def test_a_worker_killed_mid_payload_loses_nothing(dsn, feed, daemon, tmp_path):
     assert info.error_kind == "crash"
     # the payload is not lost: it is the task's input, to relaunch
     assert api.get_task(dsn, task.id).input["n"] == 1
+    assert transport.get_task(queue) is None
+
+
+def test_a_batch_whose_tasks_cannot_be_recorded_goes_back_in_order_with_the_next(dsn, feed):
+    """The intake claims the next batch while the last one's tasks are committed. When
+    that commit fails, both go back, in their order, and come again: each payload
+    becomes one task, in the order submitted."""
+    uri, queue = feed
+    api.register_operations(dsn, OPS)
+    transport = api.transport(dsn, uri)
+    n = 1000    # three batches of at most 400
+    for i in range(n):
+        transport.submit_task(queue, i)
+    stop = threading.Event()
+    recorded = []
+
+    class FailingOnce(Intake):
+        def record(self, payloads, same_session):
+            recorded.append(len(payloads))
+            if len(recorded) == 2:
+                time.sleep(0.3)     # the next batch is claimed meanwhile
+                raise DatabaseUnavailable("the database went away (played)")
+            super().record(payloads, same_session)
+
+    intake = FailingOnce(dsn, api.transport(dsn, uri), queue, "my_worker", None, stop)
+    intake.start()
+    try:
+        wait_for(lambda: len(api.list_tasks(dsn, limit=n + 1)) >= n, 30, "every task")
+        time.sleep(0.5)     # nothing more comes
+    finally:
+        stop.set()
+        intake.join(10)
+    inputs = [api.get_task(dsn, t.id).input for t in reversed(api.list_tasks(dsn, limit=n + 1))]
+    assert inputs == list(range(n))
     assert transport.get_task(queue) is None
 
 

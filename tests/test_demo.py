@@ -27,8 +27,9 @@ def test_the_demo_runs_a_realistic_mix_and_two_schedules(dsn, tmp_path):
         assert code == 0 and "already runs" in out and len(api.list_scheduled(dsn)) == 2
         # what keeps running is said, with how to stop it (here the database is the
         # test's, named by JOBCONSOLE_DSN: not the embedded server, which is not named)
-        assert f"to stop them: jobconsole shutdown-monitor {monitor.id} --now" in out
-        assert "db stop" not in out
+        assert (f"The demo monitor keeps running in the background; to stop: "
+                f"jobconsole shutdown-monitor {monitor.id} --now") in out
+        assert "db stop" not in out and "database" not in out
     finally:
         api.shutdown_monitor(dsn, monitor.id, now=True)
         wait_for(lambda: not alive(monitor.pid), 20, "the demo monitor to stop")

@@ -48,6 +48,48 @@ def test_each_qualifier_finds_its_tasks(dsn, known):
     assert where(dsn, "status:failed owner:alice age<1h") == [k["new_failed_report"]]
 
 
+def test_the_other_qualifiers_find_their_tasks(dsn, sql_conn, start_monitor):
+    start_monitor()
+    ran = api.schedule(dsn, "double", 1).join(timeout=30)
+    gpu = api.schedule(dsn, "sleep", 1, priority=7, metadata={"category": "reports"},
+                       delay=3600)
+    # moved to a domain no monitor serves, as a third attempt
+    sql_conn.execute("update jobconsole.task set domain = 'gpu', attempt = 3 where id = %s",
+                     (gpu.id,))
+    assert where(dsn, "domain:gpu") == [gpu.id]
+    assert where(dsn, "category:reports") == [gpu.id]
+    assert where(dsn, f"worker:{ran.info().worker_id}") == [ran.id]
+    assert where(dsn, f"id:{ran.id},{gpu.id}") == sorted([ran.id, gpu.id])
+    assert where(dsn, "priority>5") == [gpu.id]
+    assert where(dsn, "attempt>=3") == [gpu.id] and where(dsn, "attempt<=1") == [ran.id]
+
+
+async def test_the_tasks_view_filters_with_every_qualifier(dsn, known):
+    from jobconsole.console.app import JobConsole
+    from test_console import SIZE, ids, until
+    k = known
+    expected = {
+        "status:failed": [k["new_failed_report"], k["old_failed_report"]],
+        "op:sleep": [k["queued_no_owner"]],
+        "owner:bob": [k["done_by_bob"]],
+        "kind:timeout": [k["old_failed_report"]],
+        "workflow:nightly": [k["done_by_bob"], k["old_failed_report"]],
+        "age>1h": [k["done_by_bob"], k["old_failed_report"]],
+        "dur>30s": [k["old_failed_report"]],
+        f"id>{k['done_by_bob']}": [k["queued_no_owner"]],
+        "!owner:alice": [k["queued_no_owner"], k["done_by_bob"]],
+        "bob": [k["done_by_bob"]],
+        "domain:default status:done": [k["done_by_bob"]],
+    }
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 4)
+        for query, tasks in expected.items():
+            await pilot.press("slash", "ctrl+u", *query, "enter")
+            # newest first, as the view shows them
+            await until(pilot, lambda: ids(app) == sorted(tasks, reverse=True), 5, query)
+
+
 def test_negation_and_free_text(dsn, known):
     k = known
     assert where(dsn, "!owner:alice") == sorted([k["done_by_bob"], k["queued_no_owner"]])

@@ -2,6 +2,7 @@
 outcomes: counted as they end, by the worker's step and by every other way a task ends,
 and read without scanning the task table."""
 import json
+import time
 
 from helpers import wait_for
 from jobconsole import api
@@ -31,6 +32,29 @@ def test_the_figures_count_what_ended_how_it_ended(dsn, start_monitor):
     [(host, busy, idle, cpu, mem)] = figures.hosts
     # the aborted task's worker was killed: its replacement may not have started yet
     assert 1 <= busy + idle <= 2 and cpu is not None and 0 < mem <= 100
+
+
+def test_a_monitor_stopped_as_its_queue_drains_loses_no_count(dsn, start_monitor):
+    """Workers count in memory and write once a second; an idle one, which a
+    monitor's stop kills, has written what it counted."""
+    monitor = start_monitor("--workers", "2")
+    api.schedule_many(dsn, "double", range(200))
+    wait_for(lambda: api.count_tasks(dsn).get("done") == 200, 30, "every task to end")
+    time.sleep(0.3)     # for its workers to find the queue empty; less than their second
+    monitor.stop()
+    assert sum(m[1] for m in api.stats(dsn).minutes) == 200
+
+
+def test_monitors_sample_the_backlog_and_busy_workers_for_the_overview(dsn, start_monitor):
+    for _ in range(3):
+        api.schedule(dsn, "double", 1, delay=3600)
+    start_monitor("--workers", "2")         # it samples as it first beats
+    figures = wait_for(lambda: (f := api.stats(dsn)).busy_history and f, 10, "a sample")
+    # the last 60 minutes, as the ended tasks' are; the sample in this minute or the last
+    [(domain, backlog)] = figures.backlog_history.items()
+    assert domain == "default" and len(backlog) == 60 and 3 in backlog[-2:]
+    [(host, busy)] = figures.busy_history.items()
+    assert host == figures.hosts[0][0] and len(busy) == 60 and set(busy) == {0}
 
 
 def counted(dsn, expected):
@@ -69,3 +93,21 @@ def test_reading_the_figures_never_scans_the_task_table(dsn, sql_conn):
         "explain select domain, count(*) from jobconsole.task "
         "where status in ('queued', 'waiting') group by domain"))
     assert "Index" in plan and "Seq Scan on task" not in plan
+
+
+def test_counters_and_samples_older_than_a_week_are_pruned(sql_conn):
+    from jobconsole import stats
+    for age in ("8 days", "1 minute"):
+        sql_conn.execute("insert into jobconsole.backlog_minute "
+                         "values (now() - %s::interval, 'd', 1, 0, null)", (age,))
+        sql_conn.execute("insert into jobconsole.host_minute "
+                         "values (now() - %s::interval, 'h', 1, 0, 5, 5)", (age,))
+        sql_conn.execute("insert into jobconsole.task_minute (minute, domain, operation, "
+                         "shard, hist) values (now() - %s::interval, 'd', 'op', 0, '{}')",
+                         (age,))
+    stats.prune(sql_conn)
+    for table in ("backlog_minute", "host_minute", "task_minute"):
+        [(n, newest)] = sql_conn.execute(
+            f"select count(*), bool_and(minute > now() - interval '1 hour') "
+            f"from jobconsole.{table}").fetchall()
+        assert (n, newest) == (1, True), table

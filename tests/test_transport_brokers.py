@@ -127,6 +127,27 @@ def test_a_batch_takes_what_is_there_up_to_its_limit_and_settles_as_one(broker):
     assert transport.claim_batch(queue, timeout=0) is None
 
 
+def test_two_batches_held_at_once_are_settled_each_on_its_own(broker):
+    """As the intake does: the next batch is claimed while the last one is recorded."""
+    transport, queue = broker
+    for n in range(9):
+        transport.submit_task(queue, n)
+    older = transport.claim_batch(queue, timeout=2, limit=3)
+    newer = transport.claim_batch(queue, timeout=0, limit=3)
+    assert (older.payloads, newer.payloads) == ([0, 1, 2], [3, 4, 5])
+    older.ack()
+    newer.release()
+    older = transport.claim_batch(queue, timeout=2, limit=3)
+    newer = transport.claim_batch(queue, timeout=0, limit=3)
+    assert (older.payloads, newer.payloads) == ([3, 4, 5], [6, 7, 8])
+    newer.release()     # both put back, the newer first: in their order again
+    older.release()
+    batch = transport.claim_batch(queue, timeout=2, limit=10)
+    assert batch.payloads == [3, 4, 5, 6, 7, 8]
+    batch.ack()
+    assert transport.get_task(queue) is None
+
+
 def test_a_waiting_claim_takes_what_is_submitted_meanwhile(broker):
     transport, queue = broker
     uri = REDIS if transport.scheme == "redis" else AMQP

@@ -57,6 +57,9 @@ class AmqpTransport(Transport):
         self._ch: Any = None
         # delivery tags are the channel's: a claim made on an older one is void
         self._generation = 0
+        # the highest tag of this channel acked or put back: a settle of `multiple`
+        # reaches every tag below its own, so one below this has nothing left to settle
+        self._settled = 0
         self._declared: set[str] = set()
         self._used: set[str] = set()
         try:
@@ -190,11 +193,14 @@ class AmqpTransport(Transport):
             say(f"{self.shown}: {how} on {queue} after a reconnect: the broker gives "
                 "the payloads again")
             return
+        if last_tag <= self._settled:
+            return      # a later batch's nack, which covered this one, put it back
         try:
             if how == "ack":
                 self._ch.basic_ack(last_tag, multiple=True)
             else:
                 self._ch.basic_nack(last_tag, multiple=True, requeue=True)
+            self._settled = last_tag
         except _LOST:
             self._drop()
             say(f"{self.shown}: connection lost before the {how} on {queue}: the "
@@ -219,6 +225,7 @@ class AmqpTransport(Transport):
             self._ch.confirm_delivery()
             self._ch.basic_qos(prefetch_count=1)
             self._generation += 1
+            self._settled = 0
         return self._ch
 
     def _declare(self, queue: str) -> Any:

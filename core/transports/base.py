@@ -106,6 +106,9 @@ def patiently(op: Callable[[], T], lost: tuple[type[BaseException], ...], what: 
 class Transport:
     """The interface; see the module's docstring."""
     scheme = ""
+    # whether a consumer may claim a batch while it still holds the one before (intake
+    # then records one while it claims the next); not where a claim is a transaction
+    claims_overlap = True
 
     def __init__(self, uri: str) -> None:
         self.uri = uri

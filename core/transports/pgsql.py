@@ -21,6 +21,7 @@ _LOOK_EVERY = 1.0
 
 class PgsqlTransport(Transport):
     scheme = "pgsql"
+    claims_overlap = False      # a claim is the open transaction of one session
 
     def __init__(self, uri: str, dsn: str) -> None:
         super().__init__(uri)
