@@ -30,6 +30,7 @@ from .views.tasks import TasksView
 
 COUNTS_EVERY = 1.0   # seconds between two counts of tasks by status, at least
 PREFETCH_WAIT = 0.15  # seconds a view switch waits for the view's fresh rows, at most
+PREPARE_AFTER = 1.0   # seconds after the start: the overview is built while the console idles
 EVERYTHING = frozenset({"task", "log", "worker", "monitor", "operation", "schedule", "queue"})
 
 # What each action says once done, by its name: the name of the Source method that
@@ -111,6 +112,29 @@ class JobConsole(App):
         # lives as long as the app: kept out of the collector's full passes, which
         # otherwise stall a key now and then (65 ms each, against 7-10 ms frozen)
         self.call_after_refresh(gc.freeze)
+        self.set_timer(PREPARE_AFTER, self.prepare_overview)
+
+    def prepare_overview(self):
+        """Build the overview, hidden, while the console idles after its first screen.
+        A first visit otherwise composes it while the user waits: 200-260 ms at a million
+        tasks (its widgets' styles, its footer), where switching to a built one takes
+        ~60 ms (bench/console_scale.py). Textual has no public call that builds a mode's
+        screen without showing it: without this one, the first visit builds it."""
+        if not self.is_running:
+            # the timer fires on its own task: while the app shuts down, a new screen
+            # stack would change Textual's dict of stacks as it closes them (a
+            # RuntimeError at exit; CI saw it once in a thousand tests)
+            return
+        build = getattr(self, "_init_mode", None)
+        if build is not None and not self.built("overview"):   # the console opened on it
+            build("overview")
+
+    def built(self, mode):
+        """The screens of view `mode`: none before it is first visited or built."""
+        try:
+            return self.get_screen_stack(mode)
+        except KeyError:
+            return []
 
     @work(thread=True, group="first-view")
     def open_on_overview_if_empty(self):
@@ -123,8 +147,9 @@ class JobConsole(App):
             self.call_from_thread(self._open_overview)
 
     def _open_overview(self):
-        # unless the user went elsewhere, or opened something, meanwhile
-        if self._switches == 1 and isinstance(self.screen, TasksView):
+        # unless the user went elsewhere, or opened something, or quit, meanwhile
+        # (a view's first visit during the shutdown meets prepare_overview's race)
+        if self.is_running and self._switches == 1 and isinstance(self.screen, TasksView):
             self.switch_mode("overview")
 
     # -- liveness -----------------------------------------------------------------------
@@ -160,10 +185,7 @@ class JobConsole(App):
         it appears once, fresh, instead of painted stale and then again (on a big
         table each paint costs tens of milliseconds). A slow read does not hold the
         switch back for more than PREFETCH_WAIT."""
-        try:
-            stack = self.get_screen_stack(mode)
-        except KeyError:            # first visit: the view reads as it mounts
-            stack = []
+        stack = self.built(mode)    # none on a first visit: the view reads as it mounts
         target = stack[-1] if stack else None
         self._switches += 1
         if mode == self.current_mode or not isinstance(target, LiveScreen) \

@@ -19,6 +19,7 @@ class Column:
     header: str
     text: Callable[[Any], Any]              # the value shown of a record (None: blank)
     style: str | Callable[[Any], str] = ""  # a Rich style, or one chosen per record
+    cut: bool = False                       # free text: cut (with "…") in a narrow table
 
     def style_of(self, record):
         return self.style(record) if callable(self.style) else self.style
@@ -69,17 +70,17 @@ TASKS = [
     Column("status", "status", lambda t: t.status, _status_of("status")),
     # beside the status it explains, where a table cut at the screen's edge keeps it
     Column("error", "error", lambda t: t.error_kind, "red"),
-    Column("operation", "operation", lambda t: t.operation, "bold"),
-    Column("domain", "domain", lambda t: t.domain),
-    Column("owner", "owner", lambda t: t.owner),
-    Column("workflow", "workflow", lambda t: t.workflow, "dim"),
+    Column("operation", "operation", lambda t: t.operation, "bold", cut=True),
+    Column("domain", "domain", lambda t: t.domain, cut=True),
+    Column("owner", "owner", lambda t: t.owner, cut=True),
+    Column("workflow", "workflow", lambda t: t.workflow, "dim", cut=True),
     Column("queued", "queued", lambda t: when(t.queued)),
     Column("duration", "duration", lambda t: duration(t.started, t.finished)),
     Column("progress", "progress", lambda t: progress(t, 8), "cyan"),
     Column("worker", "worker", lambda t: t.worker_id),
     # myjobs' category, or a Tethys job's type, app and status, where there is one:
     # last, as most tasks have none
-    Column("category", "category", lambda t: _category(t), "dim"),
+    Column("category", "category", lambda t: _category(t), "dim", cut=True),
 ]
 
 
@@ -104,7 +105,7 @@ WORKERS = [
     Column("cpu", "cpu", lambda w: bar(w.cpu_percent), _cpu_style),
     Column("mem", "mem", lambda w: _memory(w), _memory_style),
     Column("started", "started", lambda w: when(w.started)),
-    Column("reason", "reason", lambda w: w.reason, "dim"),
+    Column("reason", "reason", lambda w: w.reason, "dim", cut=True),
 ]
 
 MONITORS = [
@@ -117,8 +118,8 @@ MONITORS = [
     Column("heartbeat", "heartbeat", lambda m: f"{seconds_text(m.heartbeat_age)} ago",
            _heartbeat_style),
     Column("started", "started", lambda m: when(m.started)),
-    Column("label", "label", lambda m: m.label, "dim"),
-    Column("options", "options", _options, "dim"),
+    Column("label", "label", lambda m: m.label, "dim", cut=True),
+    Column("options", "options", _options, "dim", cut=True),
 ]
 
 SCHEDULES = [
@@ -131,8 +132,8 @@ SCHEDULES = [
     Column("last", "last task", last_task, _status_of("last_task_status")),
     Column("missed", "missed", missed, lambda s: "red" if s.missed_count else "dim"),
     Column("owner", "owner", lambda s: s.owner),
-    Column("input", "input", input_text, "dim"),
-    Column("error", "error", lambda s: s.last_error, "red"),
+    Column("input", "input", input_text, "dim", cut=True),
+    Column("error", "error", lambda s: s.last_error, "red", cut=True),
 ]
 
 OPERATIONS = [
@@ -142,11 +143,11 @@ OPERATIONS = [
     Column("host", "host", lambda o: o.host),
     Column("timeout", "timeout", lambda o: f"{o.timeout:g} s" if o.timeout else ""),
     Column("retries", "retries", lambda o: o.retries),
-    Column("path", "path", lambda o: o.path, "dim"),
+    Column("path", "path", lambda o: o.path, "dim", cut=True),
 ]
 
 QUEUES = [
-    Column("transport", "transport", lambda q: q.transport, "dim"),
+    Column("transport", "transport", lambda q: q.transport, "dim", cut=True),
     Column("queue", "queue", lambda q: q.name, "bold"),
     Column("depth", "depth", lambda q: q.depth),
     Column("oldest", "oldest", lambda q: "" if q.oldest_age is None else seconds_text(q.oldest_age),

@@ -15,12 +15,13 @@ import time
 from textual import on, work
 from textual.screen import Screen
 
-from jobconsole.errors import JobconsoleError
+from jobconsole.errors import Cancelled, JobconsoleError
 
 from .messages import Loaded
 
 
 CHANGE_GAP = 1.0    # seconds between two reads for changes, at least
+READ_SHARE = 0.1    # ...and at most this share of the time spent reading for changes
 
 
 class LiveScreen(Screen):
@@ -37,6 +38,7 @@ class LiveScreen(Screen):
         self._generation = 0    # of the latest load: an older one's answer is dropped
         self._changed_at = 0.0  # when a change last made it read
         self._change_timer = None
+        self.change_gap = CHANGE_GAP    # seconds between reads for changes, at least
 
     def fetch(self):
         """The data to show (runs in a thread)."""
@@ -53,10 +55,14 @@ class LiveScreen(Screen):
     def on_changed(self, kinds):
         """A change in the database: read again, at most once every CHANGE_GAP seconds
         (a busy queue changes tasks hundreds of times a second; each read and repaint
-        of a screen costs tens of milliseconds of the console's CPU). Keys read at once."""
+        of a screen costs tens of milliseconds of the console's CPU), and less often
+        when a read takes long: a filter that matches little on a big table reads it all
+        (half a minute at ten million tasks), which a busy queue would otherwise repeat
+        back to back, keeping a server process busy for as long as the console shows
+        it. Keys read at once."""
         if not kinds & self.WATCHES or self._change_timer is not None:
             return
-        wait = self._changed_at + CHANGE_GAP - time.monotonic()
+        wait = self._changed_at + self.change_gap - time.monotonic()
         if wait <= 0:
             self._changed_at = time.monotonic()
             self.reload()
@@ -105,18 +111,22 @@ class LiveScreen(Screen):
 
     @work(thread=True, group="load")
     def _load(self, generation):
+        started = time.monotonic()
         try:
             data = self.fetch()
+        except Cancelled:
+            data = None     # its screen asked for something else since: dropped below
         except JobconsoleError as exc:
             self.app.call_from_thread(self.app.report_problem, str(exc))
             data = None
-        self.post_message(Loaded(data, generation))
+        self.post_message(Loaded(data, generation, time.monotonic() - started))
 
     @on(Loaded)
     def _loaded(self, message):
         if message.generation != self._generation:
             return      # a load restarted since: its answer is on its way
         self._loading = False
+        self.change_gap = max(CHANGE_GAP, message.seconds / READ_SHARE)
         if message.rows is not None and self.ready():
             self.app.report_problem(None)
             self.show(message.rows)

@@ -15,3 +15,4 @@ class Loaded(Message):
     """A view's rows, fetched off the UI thread, by its load number `generation`."""
     rows: list
     generation: int = 0
+    seconds: float = 0.0    # how long the fetch took

@@ -12,9 +12,11 @@ class Source:
     def name(self):
         return api.describe_dsn(self.dsn)
 
-    def tasks(self, where=None, sort="id", descending=True, limit=500, newest=None):
+    def tasks(self, where=None, sort="id", descending=True, limit=500, newest=None,
+              cancel=None):
         return api.list_tasks(self.dsn, where=where, owner=self.owner, sort=sort,
-                              descending=descending, limit=limit, newest=newest)
+                              descending=descending, limit=limit, newest=newest,
+                              cancel=cancel)
 
     def task_ids(self, where):
         """The ids a query matches now: what a bulk action will act on."""

@@ -98,7 +98,7 @@ class TaskScreen(LiveScreen):
         table.add_row("attempt", cells.cell(f"{t.attempt} of {t.retries + 1}"), "priority",
                       cells.cell(t.priority))
         if attempts:
-            table.add_row("attempts", _attempts(attempts), "", Text(""))
+            table.add_row("attempts", _attempts(attempts, t), "", Text(""))
         table.add_row("input", _preview(t.input_preview, t.input_size), "output",
                       _preview(t.output_preview, t.output_size))
         table.add_row("metadata", _value(t.metadata, None), "facet", _value(t.facet, None))
@@ -180,8 +180,9 @@ def _tethys(task):
     return job if isinstance(job, dict) else None
 
 
-def _attempts(attempts):
-    """One line per failed attempt: when, how long, where, and the exception's line."""
+def _attempts(attempts, task):
+    """One line per attempt: each failed one's when, how long, where, and the exception's
+    line; then this one, as it stands."""
     text = Text()
     for a in attempts:
         text.append(f"{a.attempt}  ", "bold")
@@ -192,5 +193,11 @@ def _attempts(attempts):
         last = (a.traceback or "").rstrip("\n").rsplit("\n", 1)[-1]
         text.append_text(cells.cell(last, "dim"))
         text.append("\n")
-    text.rstrip()
+    text.append(f"{task.attempt}  ", "bold")
+    text.append_text(cells.status(task.status))
+    if task.error_kind and task.error_kind != "abort":
+        text.append(f" ({task.error_kind})", "red")
+    text.append(f"  {when(task.started) if task.started else '-'}"
+                f"  {duration(task.started, task.finished) if task.started else ''}"
+                f"  worker {task.worker_id if task.worker_id is not None else '-'}")
     return text

@@ -8,9 +8,15 @@ import io
 import threading
 import time
 
+import psycopg
+
 from helpers import alive, task_pid
 
+from textual.widgets import ProgressBar
+from textual.widgets._footer import FooterKey
+
 from jobconsole.console.app import JobConsole
+from jobconsole.console.bulk import BulkProgress
 from jobconsole.console.task_screen import TaskScreen
 from jobconsole.console.views.tasks import TasksView
 from jobconsole.console.widgets.live_table import LiveTable
@@ -36,6 +42,19 @@ def rows(app):
 
 def ids(app):
     return [int(r[1]) for r in rows(app)]
+
+
+def notices(app):
+    return [n.message for n in app._notifications]
+
+
+async def palette(pilot, command):
+    """Run a command of the palette, typed as a person would."""
+    await pilot.press("colon")
+    await pilot.pause(0.2)
+    await pilot.press(*command)
+    await pilot.pause(0.5)
+    await pilot.press("enter")
 
 
 async def test_the_tasks_view_lists_tasks_and_updates_live(dsn):
@@ -181,6 +200,20 @@ async def test_the_task_screen_follows_the_log_live(dsn, start_monitor):
         assert isinstance(app.screen, TasksView)
 
 
+async def test_the_task_screen_lists_every_attempt_with_its_outcome(dsn, start_monitor):
+    start_monitor()
+    task = api.schedule(dsn, "flaky").join(timeout=30)     # fails twice, then succeeds
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen) and app.screen.loads)
+        text = help_text(app.screen)
+        assert "1  failed (error)" in text and "RuntimeError: attempt 1" in text
+        assert "2  failed (error)" in text and "RuntimeError: attempt 2" in text
+        assert "3  done" in text
+
+
 async def test_hostile_log_lines_are_shown_literally(dsn, start_monitor):
     start_monitor()
     hostile = ["[/]", "[@click=app.quit]", "\x1b[2Jcleared?", "\x1b]8;;http://x/\x1b\\link"]
@@ -309,6 +342,24 @@ async def test_the_console_fits_80_by_24(dsn, start_monitor):
         assert isinstance(app.screen, TasksView)
 
 
+async def test_every_column_keeps_its_place_at_120_columns(dsn):
+    parent = api.schedule(dsn, "double", 1)
+    child = api.schedule(dsn, "double", 2, depends_on=[parent], owner="alice.longname",
+                         workflow="nightly-import-of-invoices",
+                         metadata={"category": "reports for the quarterly review"})
+    parent.abort()
+    app = JobConsole(dsn)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: child.id in ids(app))
+        table = app.screen.query_one(LiveTable)
+        header = table.render_line(0).text
+        # the last column too: a table cut at the screen's edge hid it
+        assert header.split()[-1].lower() in ("category", "categ…", "catego…", "categor…")
+        line = next(table.render_line(y).text for y in range(1, 4)
+                    if table.render_line(y).text.split()[0] == str(child.id))
+        assert "dependency" in line and "…" in line
+
+
 async def test_markup_typed_into_the_filter_is_shown_as_typed(dsn):
     api.schedule(dsn, "double", 1)
     app = JobConsole(dsn)
@@ -322,11 +373,7 @@ async def test_markup_typed_into_the_filter_is_shown_as_typed(dsn):
 async def test_the_command_palette_jumps_to_a_view(dsn):
     app = JobConsole(dsn)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("colon")
-        await pilot.pause(0.2)
-        await pilot.press(*"go to monitors")
-        await pilot.pause(0.5)
-        await pilot.press("enter")
+        await palette(pilot, "go to monitors")
         await until(pilot, lambda: app.current_mode == "monitors", 5, "the monitors view")
 
 
@@ -486,6 +533,62 @@ async def test_abort_all_matching_acts_on_what_matched_and_not_on_later_tasks(ds
         assert api.get_task(dsn, other.id).info().status == "queued"
 
 
+async def test_relaunch_and_delete_all_matching_from_the_palette(dsn):
+    for _ in range(2):
+        api.schedule(dsn, "sleep", 1, owner="carol")
+    dave = api.schedule(dsn, "sleep", 1, owner="dave")
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(ids(app)) == 3)
+        await pilot.press("slash", *"owner:carol", "enter")
+        await until(pilot, lambda: len(ids(app)) == 2, what="the filtered rows")
+        await palette(pilot, "relaunch all matching")
+        await until(pilot, lambda: app.screen.query("#question"), what="the question")
+        assert "Relaunch all 2 tasks matching 'owner:carol'" in str(
+            app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await until(pilot, lambda: len(api.list_tasks(dsn, owner="carol")) == 4, 10,
+                    "the relaunched tasks")
+        await until(pilot, lambda: "relaunched 2 of 2 tasks matching 'owner:carol'"
+                    in notices(app), what="the account")
+        await until(pilot, lambda: len(ids(app)) == 4, what="the new rows")
+        await palette(pilot, "delete all matching")
+        await until(pilot, lambda: app.screen.query("#question"), what="the question")
+        assert "Delete all 4 tasks matching 'owner:carol'" in str(
+            app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await until(pilot, lambda: not api.list_tasks(dsn, owner="carol"), 10, "the deletes")
+        assert [t.id for t in api.list_tasks(dsn)] == [dave.id]
+
+
+async def test_a_long_bulk_action_shows_its_progress_and_escape_stops_it(dsn):
+    tasks = api.schedule_many(dsn, "sleep", [1] * 600, owner="carol")
+    app = JobConsole(dsn)
+    # A lock on the 301st task holds the action there, as a slow database would: the
+    # progress is on screen when escape comes, however fast the machine aborts the rest.
+    with psycopg.connect(dsn) as holder:
+        holder.execute("select 1 from jobconsole.task where id = %s for update",
+                       (tasks[300].id,))
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: ids(app))
+            await pilot.press("slash", *"owner:carol", "enter")
+            await pilot.press("A")
+            await until(pilot, lambda: app.screen.query("#question"), what="the question")
+            await pilot.press("y")
+            await until(pilot, lambda: isinstance(app.screen, BulkProgress), what="the progress")
+            bar = app.screen.query_one(ProgressBar)
+            assert bar.total == 600
+            await until(pilot, lambda: bar.progress > 200, what="progress to show")
+            await pilot.press("escape")
+            holder.commit()
+            await until(pilot, lambda: any("stopped" in n for n in notices(app)), 10,
+                        "the account of a stopped action")
+    [account] = [n for n in notices(app) if "stopped" in n]
+    assert account.startswith("aborted 301 of 600 ")
+    counts = api.count_tasks(dsn)
+    assert counts == {"aborted": 301, "queued": 299}
+
+
 async def test_bulk_actions_are_refused_read_only(dsn):
     api.schedule(dsn, "sleep", 1, owner="carol")
     app = JobConsole(dsn, read_only=True)
@@ -504,6 +607,41 @@ async def test_the_console_opens_on_the_overview_when_there_is_no_task(dsn):
         await until(pilot, lambda: app.current_mode == "overview", what="the overview")
         await pilot.press("1")
         await until(pilot, lambda: app.current_mode == "tasks", what="the tasks view")
+
+
+async def test_the_overview_is_built_while_the_console_idles_and_the_tasks_view_keeps_its_keys(dsn):
+    first, second = api.schedule(dsn, "double", 1), api.schedule(dsn, "double", 2)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [second.id, first.id], what="the tasks")
+        table = app.screen.query_one(LiveTable)
+        await until(pilot, lambda: app.built("overview"), what="the overview, built hidden")
+        [overview] = app.built("overview")
+        await until(pilot, lambda: overview.loads, what="the overview's figures")
+        assert app.current_mode == "tasks" and app.focused is table
+        await pilot.press("down")
+        assert table.cursor_row == 1
+        await pilot.press("0")
+        await until(pilot, lambda: app.screen is overview, what="the built overview shown")
+        await pilot.press("1")
+        await until(pilot, lambda: app.current_mode == "tasks", what="the tasks view")
+        assert app.focused is table and table.cursor_row == 1
+
+
+async def test_a_console_that_quits_as_the_overview_would_be_built_exits_cleanly(
+        dsn, monkeypatch):
+    # the build's timer has its own task: here it fires while Textual closes the views'
+    # screens, the moment that once failed a CI run ("dictionary changed size")
+    app = JobConsole(dsn)
+    close_screen = type(app)._prune
+
+    def prune_as_the_timer_fires(self, *nodes, **kwargs):
+        if not self.is_running:     # shutting down: not a widget removed in the views
+            self.prepare_overview()
+        return close_screen(self, *nodes, **kwargs)
+    monkeypatch.setattr(type(app), "_prune", prune_as_the_timer_fires)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.current_mode, what="the first view")
 
 
 async def test_the_overview_shows_what_ended_and_what_waits(dsn, sql_conn):
@@ -530,6 +668,28 @@ async def test_the_overview_shows_what_ended_and_what_waits(dsn, sql_conn):
         assert waiting.info().status == "queued"
 
 
+async def test_the_overview_charts_the_last_hour_of_backlog_and_busy_workers(
+        dsn, start_monitor):
+    for _ in range(3):
+        api.schedule(dsn, "double", 1, delay=3600)
+    start_monitor("--workers", "2", host="<b>host</b>")   # samples as it first beats
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0")
+        await until(pilot, lambda: app.screen.query("#busy-history Sparkline"), 10,
+                    "the busy workers' chart")
+        [backlog] = app.screen.query("#backlog-history Sparkline")
+        assert len(backlog.data) == 60 and 3 in backlog.data[-2:]
+        [busy] = app.screen.query("#busy-history Sparkline")
+        assert len(busy.data) == 60
+        titles = [str(t.render()) for t in app.screen.query(".history-title")]
+        assert titles == ["Backlog (queued and waiting), the last hour",
+                          "Busy workers, the last hour"]
+        # a host's name is shown as it is, never read as markup
+        label = str(app.screen.query_one("#busy-history .chart-label").render())
+        assert label.startswith("<b>host</b>\n0 now")
+
+
 async def test_a_keymap_file_rebinds_abort(dsn, tmp_path):
     from jobconsole.console.cli import load_keymap
     from jobconsole.console.help import Help
@@ -542,6 +702,8 @@ async def test_a_keymap_file_rebinds_abort(dsn, tmp_path):
         await pilot.press("a")
         await pilot.pause(0.3)
         assert not app.screen.query("#question")        # a does nothing now
+        footer = {(k.key_display, k.description) for k in app.screen.query(FooterKey)}
+        assert ("x", "Abort") in footer and ("a", "Abort") not in footer
         await pilot.press("x")
         await until(pilot, lambda: app.screen.query("#question"), what="the abort question")
         await pilot.press("n", "question_mark")
@@ -551,8 +713,22 @@ async def test_a_keymap_file_rebinds_abort(dsn, tmp_path):
         assert not any(line.split()[:2] == ["a", "Abort"] for line in lines if line.strip())
 
 
+async def test_the_keymap_in_the_users_config_directory_is_read_by_default(
+        dsn, tmp_path, monkeypatch):
+    from jobconsole.console.cli import load_keymap
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "jobconsole").mkdir()
+    (tmp_path / "jobconsole" / "keymap.toml").write_text('[tasks]\nabort = "x"\n')
+    task = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, keymap=load_keymap(None))   # no --keymap given
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        await pilot.press("x")
+        await until(pilot, lambda: app.screen.query("#question"), what="the abort question")
+
+
 def help_text(screen):
-    """What the help screen's tables say, as plain text."""
+    """What the Static widgets of a screen say (the help's tables), as plain text."""
     from rich.console import Console
     from textual.widgets import Static
     console = Console(record=True, width=100, file=io.StringIO())
@@ -591,6 +767,60 @@ async def test_the_cursor_stays_on_its_task_when_rows_arrive_above_it(dsn):
         await pilot.press("a")                  # acts on the row the user saw highlighted
         await until(pilot, lambda: app.screen.query("#question"), what="the question")
         assert f"Abort task {chosen}?" in str(app.screen.query_one("#question").render())
+
+
+async def test_a_search_the_user_moved_on_from_stops_reading_in_the_server(dsn):
+    task = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn, refresh=3600)
+
+    def waiting():
+        # the statements that wait for the lock: (backend, since when), each one a read
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return set(conn.execute(
+                "select pid, query_start from pg_stat_activity where datname = current_database() "
+                "and state = 'active' and wait_event_type = 'Lock'").fetchall())
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ids(app) == [task.id])
+        # a table locked by another session: the search waits in the server, as one
+        # that reads ten million rows would be busy there
+        with psycopg.connect(dsn) as locker:
+            locker.execute("lock table jobconsole.task in access exclusive mode")
+            await pilot.press("slash", *"zzzz", "enter")
+            await until(pilot, lambda: len(waiting()) == 1, 5, "the search to be in the server")
+            search = waiting()
+            await pilot.press("escape")         # the filter cleared: a new read
+            await until(pilot, lambda: not waiting() & search, 5, "the search to be stopped")
+            assert len(waiting()) == 1          # the new read, which waits in its turn
+            locker.rollback()
+        await until(pilot, lambda: ids(app) == [task.id], 5, "all the rows again")
+        assert app.problem is None      # a stopped search is no fault to report
+
+
+async def test_a_slow_read_is_repeated_for_changes_less_often_and_the_title_says_so(dsn):
+    api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn)
+    read = app.source.tasks
+
+    def slow_for_zzzz(where=None, **kwargs):
+        if where == "zzzz":
+            time.sleep(0.5)     # as a filter that matches little reads a huge table
+        return read(where=where, **kwargs)
+    app.source.tasks = slow_for_zzzz
+    async with app.run_test(size=SIZE) as pilot:
+        view = app.screen
+        await until(pilot, lambda: len(ids(app)) == 1)
+        await pilot.press("slash", *"zzzz", "enter")
+        await until(pilot, lambda: view.span is None and not view._loading, 10, "the search")
+        assert view.change_gap >= 5     # ten times what a read takes
+        assert "changes read every" in str(view.query_one("#view-title").render())
+        loads = view.loads
+        for n in range(6):              # a change every half second, for three seconds
+            api.schedule(dsn, "double", n)
+            await pilot.pause(0.5)
+        assert view.loads - loads <= 1  # at a gap of 1 s, it would have read three times
+        await pilot.press("escape")     # a quick read: live again
+        await until(pilot, lambda: view.change_gap == 1.0, 5, "the gap to come back")
+        assert "changes read every" not in str(view.query_one("#view-title").render())
 
 
 async def test_a_new_filter_does_not_wait_for_a_search_still_running(dsn):

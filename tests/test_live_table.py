@@ -104,3 +104,30 @@ async def test_a_changed_cell_draws_its_row_again_and_no_other():
         assert screen_lines(app)[3].split() == ["3", "tick", "3"]
         kept = {key for key, strip in table._strips.items() if drawn.get(key) is strip}
         assert {key[0] for key in kept} == {"5", "4", "2", "1"}
+
+
+class WideApp(App):
+    COLUMNS = [("id", "ID"), ("status", "STATUS"), ("operation", "OPERATION"),
+               ("owner", "OWNER"), ("category", "CATEGORY")]
+
+    def compose(self):
+        yield LiveTable(self.COLUMNS, cut={"operation", "owner", "category"})
+
+
+async def test_free_text_columns_are_cut_to_fit_a_narrow_table_widest_first():
+    app = WideApp()
+    async with app.run_test(size=(60, 6)) as pilot:
+        table = app.query_one(LiveTable)
+        table.set_rows([(1, [Text("1"), Text("failed"), Text("import_invoices_" * 3),
+                             Text("alice"), Text("SLURM hydrology: Running " * 2)])])
+        await pilot.pause()
+        header, row = screen_lines(app)[:2]
+        # every column keeps its place, the narrow ones whole, the long ones cut by "…"
+        assert header.split()[:2] == ["ID", "STATUS"] and "OWNER" in header
+        assert header.split()[-1].startswith("CATEG")
+        assert row.split()[:2] == ["1", "failed"] and "alice" in row
+        assert row.count("…") == 2 and len(row.rstrip()) <= 60
+        await pilot.resize_terminal(200, 6)     # room again: nothing is cut
+        await pilot.pause()
+        assert "…" not in screen_lines(app)[1]
+        assert ("import_invoices_" * 3) in screen_lines(app)[1]

@@ -136,7 +136,10 @@ def overview_figures(_source):
         backlog=[("default", 1520, 12, 754.0), ("gpu", 3, 0, 4.2)],
         operations=[("resize_images", 21000, 31, 0.0015, 0.032, 0.256),
                     ("[b]x[/b]", 310, 310, 1.0, 0.004, 0.008)],
-        hosts=[("db-1", 2, 0, 97.0, 41.5), ("gpu-2", 1, 3, 12.0, 88.0)])
+        hosts=[("db-1", 2, 0, 97.0, 41.5), ("gpu-2", 1, 3, 12.0, 88.0)],
+        backlog_history={"default": [max(0, 1532 - (i - 40) ** 2) for i in range(60)],
+                         "gpu": [i % 4 for i in range(60)]},
+        busy_history={"db-1": [2] * 60, "gpu-2": [min(i // 10, 4) for i in range(60)]})
 
 
 def test_overview(frozen, snap_compare, monkeypatch):

@@ -35,8 +35,9 @@ def demo(dsn, workers, console):
     if embedded:
         steps.append("jobconsole db stop")
     if steps:
-        click.echo("The demo monitor and its database keep running in the background; to "
-                   f"stop them: {' && '.join(steps)}")
+        what = ("The demo monitor and the embedded database keep" if embedded and monitor
+                else "The demo monitor keeps" if monitor else "The embedded database keeps")
+        click.echo(f"{what} running in the background; to stop: {' && '.join(steps)}")
 
 
 COMMANDS = [demo]

@@ -8,7 +8,7 @@ from textual.widgets import Footer, Input, Label
 from jobconsole.errors import BadInput
 
 from .. import cells
-from ..live_screen import LiveScreen
+from ..live_screen import CHANGE_GAP, LiveScreen
 from ..widgets.banner import Banner
 from ..widgets.live_table import LiveTable
 from ..widgets.status_bar import StatusBar
@@ -46,7 +46,7 @@ class TableView(LiveScreen):
             yield Label(self.TITLE, id="view-title")
             yield Input(placeholder=self.FILTER_HINT, id="filter")
             yield Label("", id="filter-error")
-            yield LiveTable(self.columns(), id="table")
+            yield LiveTable(self.columns(), id="table", cut={c.key for c in self.FIELDS if c.cut})
         yield StatusBar()
         yield Footer()
 
@@ -112,6 +112,11 @@ class TableView(LiveScreen):
             parts.append(f"filter: {self.filter_text}")
         if self.progress_note():
             parts.append(self.progress_note())
+        if self.change_gap >= 2 * CHANGE_GAP:
+            # a slow read is repeated less often: say so, or the rows look live
+            gap = self.change_gap
+            parts.append(f"changes read every {gap:.0f} s" if gap < 120
+                         else f"changes read every {gap / 60:.0f} min")
         # the filter is typed by the user: text, never markup. One line always (the
         # CSS says so): a new title is painted without a layout of the screen
         title = Text("  ·  ".join(parts), no_wrap=True, overflow="ellipsis")

@@ -3,7 +3,7 @@ from textual import work
 from textual.binding import Binding
 
 from jobconsole import api
-from jobconsole.errors import JobconsoleError
+from jobconsole.errors import Cancelled, JobconsoleError
 
 from .. import cells, columns, render
 from ..render import id_list
@@ -38,6 +38,7 @@ class TasksView(TableView):
     def __init__(self):
         super().__init__()
         self._cells = {}    # task id -> (TaskSummary, marked, day, cells) of ended tasks
+        self._reading = set()   # the api.Cancel of each load in flight
 
     FILTER_HINT = "filter: status:failed op:report owner:alice age>1h dur>30s, text; ! negates"
 
@@ -47,6 +48,13 @@ class TasksView(TableView):
     def query_changed(self):
         searching = self.filter_text and self.sort_key == "id" and self.descending
         self.span = SEARCH_FIRST if searching else None
+        # what the loads in flight read is of no use now, and the server would read on
+        # for nobody (a filter that matches little reads the whole table: seconds at
+        # ten million tasks, and each key typed would add a reader)
+        dropped = list(self._reading)
+        if dropped:
+            self.run_worker(lambda: [cancel.set() for cancel in dropped], thread=True,
+                            group="cancel")
 
     def progress_note(self):
         return f"searching the newest {self.span:,} tasks…" if self.span else ""
@@ -58,8 +66,17 @@ class TasksView(TableView):
     def fetch(self):
         query = self.asked()
         text, sort, descending, span = query
-        rows = self.app.source.tasks(where=text or None, sort=sort, descending=descending,
-                                     limit=self.limit, newest=span)
+        cancel = api.Cancel()
+        self._reading.add(cancel)
+        try:
+            if query != self.asked():
+                # changed before query_changed could see this load: it would not stop it
+                raise Cancelled("the query changed")
+            rows = self.app.source.tasks(where=text or None, sort=sort,
+                                         descending=descending, limit=self.limit,
+                                         newest=span, cancel=cancel)
+        finally:
+            self._reading.discard(cancel)
         return rows, query, span is not None and span < self.app.source.task_id_span()
 
     def show(self, data):

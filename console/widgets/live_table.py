@@ -9,7 +9,12 @@ the strips it has: a new page of rows costs one strip per row shown, a ticking
 duration one strip.
 
 Cells are Rich Text (console/cells.py: sanitised, never markup). Columns are as wide as
-their widest cell or header. The header stays on top as the rows scroll.
+their widest cell or header. When they are wider together than the table, the widest
+columns of free text (`cut`: an operation, an owner, a workflow) are cut to one width,
+each cut cell ending in "…", so that the others keep their place on screen (a table
+cut at its right edge hid the last ones, headers and all). Columns of short values (a
+status, an error's kind, a time, a bar) are never cut: what does not fit then scrolls
+sideways. The header stays on top as the rows scroll.
 """
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -22,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 PAD = 1     # blank columns on each side of a cell
+NARROWEST = 8   # a cut column keeps this many cells: 'operati…' still says what it is
 
 
 class LiveTable(ScrollView, can_focus=True):
@@ -74,13 +80,15 @@ class LiveTable(ScrollView, can_focus=True):
     class RowSelected(RowHighlighted):
         """Enter, or a click, on a row."""
 
-    def __init__(self, columns, **kwargs):
+    def __init__(self, columns, cut=(), **kwargs):
         super().__init__(**kwargs)
         self._columns = list(columns)          # [(key, label)]
+        self._cut = {i for i, (key, _) in enumerate(self._columns) if key in cut}
         self._index = {key: i for i, (key, _) in enumerate(self._columns)}
         self._order = []                       # row keys as shown
         self._cells = {}                       # row key -> tuple of cells
-        self._widths = [cell_len(label) for _, label in self._columns]
+        self._widths = [cell_len(label) for _, label in self._columns]   # what cells need
+        self._shown = list(self._widths)       # what they get: fitted to the table
         self._strips = {}                      # (row key, even, cursor) -> Strip
         self._header = None                    # the header's strip
         self._styles = None                    # (header, even row, cursor) Rich styles
@@ -154,6 +162,25 @@ class LiveTable(ScrollView, can_focus=True):
         if widths == self._widths:
             return True
         self._widths = widths
+        return self._fit_shown()
+
+    def _fit_shown(self):
+        """The columns' widths on screen: what their cells need, or, when that is more
+        than the table has, the widest of the `cut` columns cut down to one width (the
+        largest that fits, and no less than NARROWEST). False if they changed: every
+        strip is drawn again."""
+        room = self.scrollable_content_region.width - 2 * PAD * len(self._widths)
+        shown = list(self._widths)
+        if self._cut and room > 0 and sum(shown) > room:
+            def fitted(cut):
+                return [min(w, cut) if i in self._cut else w for i, w in enumerate(shown)]
+            cut = max(shown[i] for i in self._cut)
+            while cut > NARROWEST and sum(fitted(cut)) > room:
+                cut -= 1
+            shown = fitted(cut)
+        if shown == self._shown:
+            return True
+        self._shown = shown
         self._strips.clear()
         self._header = None
         self.virtual_size = Size(self._total_width(), len(self._order) + 1)
@@ -161,7 +188,7 @@ class LiveTable(ScrollView, can_focus=True):
         return False
 
     def _total_width(self):
-        return sum(w + 2 * PAD for w in self._widths)
+        return sum(w + 2 * PAD for w in self._shown)
 
     def _forget(self, key):
         for even in (False, True):
@@ -193,6 +220,7 @@ class LiveTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row - page + 1, animate=False, immediate=True)
 
     def on_resize(self):
+        self._fit_shown()
         self._scroll_to_cursor()
 
     def action_cursor_up(self):
@@ -248,8 +276,11 @@ class LiveTable(ScrollView, can_focus=True):
     def _draw(self, cells, base, post=None):
         """One line: the cells, padded to their columns' widths, over `base`."""
         line = Text(no_wrap=True, end="")
-        for width, cell in zip(self._widths, cells):
+        for width, cell in zip(self._shown, cells):
             text = cell if isinstance(cell, Text) else Text(str(cell))
+            if text.cell_len > width:
+                text = text.copy()
+                text.truncate(width, overflow="ellipsis")
             line.append(" " * PAD)
             line.append_text(text)
             line.append(" " * (width - text.cell_len + PAD))
