@@ -11,15 +11,14 @@ It prints each round and the median per mix; it asserts nothing.
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
-from psycopg import conninfo, sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import OPS, ROOT, start_monitor, stop, wait_for  # noqa: E402
+from throughput import (OPS, checkout, drop_database, new_database,  # noqa: E402
+                        start_monitor, stop, wait_for)
 
 from jobconsole import api  # noqa: E402
 
@@ -69,13 +68,8 @@ def main():
     ap.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
     ap.add_argument("--db", default="jobconsole_bench_mix", help="throwaway database (dropped!)")
     args = ap.parse_args()
-    dsn = conninfo.make_conninfo(args.dsn, dbname=args.db)
-    drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(args.db))
-    with psycopg.connect(args.dsn, autocommit=True) as admin:
-        admin.execute(drop)
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(args.db)))
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip() or "?"
+    dsn = new_database(args.dsn, args.db)
+    commit = checkout()
     print(f"jobconsole {commit} claim mix: N={args.n}, {args.rounds} rounds", flush=True)
     rates = {mix: [] for mix in MIXES}
     try:
@@ -88,8 +82,7 @@ def main():
                     print(f"round {r + 1} {mix:13} {rates[mix][-1]:8,.0f} tasks/s", flush=True)
     finally:
         api.db.close_pools()
-        with psycopg.connect(args.dsn, autocommit=True) as admin:
-            admin.execute(drop)
+        drop_database(args.dsn, args.db)
     base = statistics.median(rates["plain"])
     print(f"\n{'mix':13} {'median':>10}  vs plain")
     for mix, values in rates.items():

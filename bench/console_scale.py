@@ -9,9 +9,11 @@ statuses, operations and owners), kept between runs when it already holds that m
 times, from a key press to the first frame the app writes with its effect: scrolling, a filter, sorting,
 switching views and back (with and without a new task meanwhile), opening a task, queries
 on the language's qualifiers, the overview's refresh (on counters as an hour of 10,000
-tasks a minute leaves them) and the idle console's CPU over --idle seconds. Targets:
-first paint under 1 s, key to screen under 100 ms, peak RSS under 150 MB, idle CPU under
-2% of a core. It prints figures; it asserts nothing.
+tasks a minute leaves them, and the samples of its backlog and workers) and the idle
+console's CPU over --idle seconds, on the overview and on the tasks view. Targets: first
+paint under 1 s, key to screen under 100 ms, the overview's figures read in under 50 ms,
+peak RSS under 150 MB, idle CPU under 2% of a core. It prints figures; it asserts
+nothing.
 """
 import argparse
 import asyncio
@@ -70,6 +72,18 @@ from generate_series(0, 59) m, generate_series(1, 4) shard,
      unnest(array['resize_images', 'import_invoices', 'train_model', 'send_report',
                    'noop']) op
 """
+# ...and the monitors' samples of that hour: two domains' backlogs, two hosts' workers
+# (kept when there (a kept database), so that a run needs no refill)
+SAMPLES = """
+insert into jobconsole.backlog_minute (minute, domain, queued, waiting, oldest)
+select date_trunc('minute', now()) - make_interval(mins => m), d, 2000 + 40 * m, 12, 30.0
+from generate_series(0, 59) m, unnest(array['default', 'gpu']) d
+on conflict do nothing;
+insert into jobconsole.host_minute (minute, host, busy, idle, cpu_percent, mem_percent)
+select date_trunc('minute', now()) - make_interval(mins => m), h, 4, 0, 95, 40
+from generate_series(0, 59) m, unnest(array['db-1', 'gpu-2']) h
+on conflict do nothing
+"""
 
 
 def prepare(server, name, n, fresh):
@@ -81,6 +95,8 @@ def prepare(server, name, n, fresh):
                 have = conn.execute("select count(*) from jobconsole.task").fetchone()[0]
             if have == n:
                 api.init_db(dsn)     # a schema an older checkout made: brought up to date
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    conn.execute(SAMPLES)
                 return dsn
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
@@ -90,6 +106,7 @@ def prepare(server, name, n, fresh):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(FILL, {"n": n})
         conn.execute(COUNTERS)
+        conn.execute(SAMPLES)
         counts.recount(conn)
         conn.execute("vacuum analyze jobconsole.task")
     print(f"filled {n:,} tasks in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -206,21 +223,16 @@ async def measure(dsn, repeats, idle=60.0, search_limit=600.0):
             t0 = time.perf_counter()
             await timed("filter matching nothing: first answer", lambda: set_filter("zzzz"),
                         lambda: view.loads > loads)
-            # its last steps read every task: more than ten minutes at ten million
+            # its last steps read every task: tens of seconds at ten million. The esc
+            # that follows stops what is left of it in the server, as it would for a
+            # user who gave up waiting
             try:
                 await until(lambda: view.span is None and not view._loading, search_limit)
                 figures.setdefault("filter matching nothing: search complete", []).append(
                     time.perf_counter() - t0)
             except TimeoutError:
-                # the console drops the search when the filter changes, but its
-                # statement runs on in the server: stopped here, so that it does not
-                # weigh on what is measured next
                 figures.setdefault("filter matching nothing: search complete", []).append(
                     float("inf"))
-                with psycopg.connect(dsn, autocommit=True) as conn:
-                    conn.execute("select pg_cancel_backend(pid) from pg_stat_activity "
-                                 "where datname = current_database() and state = 'active' "
-                                 "and query ilike '%%ilike%%' and pid <> pg_backend_pid()")
             loads = view.loads
             await timed("clear filter (esc)", view.action_clear_filter, reloaded(loads))
         for query in ("status:failed owner:carol", "op:train_model age>1h !kind:timeout"):
@@ -270,20 +282,28 @@ async def measure(dsn, repeats, idle=60.0, search_limit=600.0):
             api.stats(dsn)
             figures.setdefault("overview's figures, read (api.stats)", []).append(
                 time.perf_counter() - t0)
+        if idle:
+            # the overview reads its figures every 5 s, whatever happens
+            figures["idle CPU (overview)"] = await idle_cpu(pilot, idle)
         await timed("switch back (1, tasks)", lambda: app.switch_mode("tasks"),
                     lambda: app.screen is view)
         if idle:
-            # nothing changes: what the console costs its host while it only waits
-            me = psutil.Process()
-            RSS.quiet.set()
-            await pilot.pause(0.2)
-            before, t0 = me.cpu_times(), time.perf_counter()
-            await pilot.pause(idle)
-            after = me.cpu_times()
-            RSS.quiet.clear()
-            figures["idle CPU"] = ((after.user + after.system - before.user - before.system)
-                                   / (time.perf_counter() - t0))
+            figures["idle CPU (tasks view)"] = await idle_cpu(pilot, idle)
     return figures
+
+
+async def idle_cpu(pilot, seconds):
+    """The share of a core this process uses over `seconds` while nothing changes: what
+    the console costs its host while it only waits."""
+    me = psutil.Process()
+    RSS.quiet.set()
+    await pilot.pause(0.2)
+    before, t0 = me.cpu_times(), time.perf_counter()
+    await pilot.pause(seconds)
+    after = me.cpu_times()
+    RSS.quiet.clear()
+    return ((after.user + after.system - before.user - before.system)
+            / (time.perf_counter() - t0))
 
 
 def main():
@@ -303,19 +323,23 @@ def main():
     rss.start()
     figures = asyncio.run(measure(dsn, args.repeats, args.idle, args.search_limit))
     rss.running = False
-    idle = figures.pop("idle CPU", None)
+    idle = {view: figures.pop(f"idle CPU ({view})", None) for view in ("tasks view", "overview")}
     print(f"\nconsole on {args.tasks:,} tasks (median of {args.repeats}, max in brackets)")
     for label, values in figures.items():
         median = statistics.median(values) * 1000
         if label.endswith("search complete"):     # the screen answered long before
             target, verdict = "(none: the screen answered first)", ""
         else:
-            limit = 1000 if label.startswith("first paint") else 100
+            # the overview's figures: < 50 ms of database time (the client's wall time,
+            # measured here, includes it)
+            limit = (1000 if label.startswith("first paint") else
+                     50 if label.endswith("(api.stats)") else 100)
             target, verdict = f"target <= {limit} ms", "pass" if median <= limit else "MISS"
         print(f"  {label:44} {median:8.1f} ms  [{max(values) * 1000:7.1f}]  {target}  {verdict}")
-    if idle is not None:
-        print(f"  {'idle CPU (tasks view, ' + str(int(args.idle)) + ' s)':44} {idle * 100:8.2f} %"
-              f"              target < 2 %       {'pass' if idle < 0.02 else 'MISS'}")
+    for view, share in idle.items():
+        if share is not None:
+            print(f"  {f'idle CPU ({view}, {int(args.idle)} s)':44} {share * 100:8.2f} %"
+                  f"              target < 2 %       {'pass' if share < 0.02 else 'MISS'}")
     peak = rss.peak / 2**20
     print(f"  {'peak RSS':44} {peak:8.1f} MB             target <= 150 MB  "
           f"{'pass' if peak <= 150 else 'MISS'}")

@@ -1,7 +1,7 @@
 """Soak: a million no-op tasks through two real monitors; does the engine stay as fast,
 and does the task table stay as small as its live rows?
 
-    python bench/soak.py [--tasks 1000000] [--rate R] [--monitors 2] [--workers 2]
+    python bench/soak.py [--tasks 1000000] [--rate R] [--monitors 2] [--workers 2] [--profile]
 
 It starts a PostgreSQL of its own (the embedded server in a temporary home, removed at
 the end), with autovacuum on and WAL sized at PostgreSQL's stock settings rather than
@@ -19,7 +19,10 @@ machines would be) run the tasks, while this process feeds them:
 Every --chunk tasks (100,000) it prints the rate of that chunk (from the database's
 own `finished` timestamps), the backlog, the latency (started - queued) and the sizes
 of the task table and its indexes, dead tuples and autovacuum runs, and the same for
-the worker and monitor tables, which take a write per heartbeat. It asserts nothing.
+the worker and monitor tables, which take a write per heartbeat. With --profile, each
+chunk also prints the CPU it cost per 1,000 tasks (the server, the monitors' process
+trees, this process) and the statements that took the server's time
+(pg_stat_statements, loaded for the run). It asserts nothing.
 """
 import argparse
 import os
@@ -32,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 from psycopg import conninfo
 
@@ -109,6 +113,57 @@ from jobconsole.task where status = 'done' group by k order by k
 """
 
 
+class Profile:
+    """Where a chunk's time went, per 1,000 tasks: the CPU of the server (the postmaster,
+    its live processes and those it reaped), of the monitors' process trees and of this
+    process; and the statements that took most of the server's execution time."""
+    STATEMENTS = ("select queryid, left(regexp_replace(query, '\\s+', ' ', 'g'), 70), "
+                  "total_exec_time, calls from pg_stat_statements")
+
+    def __init__(self, soak):
+        self.soak = soak
+        self.postmaster = psutil.Process(embedded.status(soak.home)["pid"])
+        self.last = self.cpu()
+        self.statements = self.read_statements()
+
+    def cpu(self):
+        def used(proc, reaped=False):
+            try:
+                t = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                return 0.0      # it ended between the listing and now: its parent has it
+            return t.user + t.system + ((t.children_user + t.children_system) if reaped else 0)
+
+        def tree(proc, reaped=False):
+            try:
+                children = proc.children(recursive=True)
+            except psutil.NoSuchProcess:
+                return 0.0
+            return used(proc, reaped) + sum(used(c) for c in children)
+        monitors = sum(tree(psutil.Process(p.pid)) for p in self.soak.monitors
+                       if p.poll() is None)
+        me = psutil.Process().cpu_times()
+        return {"server": tree(self.postmaster, reaped=True), "monitors": monitors,
+                "feeder": me.user + me.system}
+
+    def read_statements(self):
+        return {r[0]: r[1:] for r in self.soak.conn.execute(self.STATEMENTS)}
+
+    def print(self, tasks):
+        now, statements = self.cpu(), self.read_statements()
+        per = 1000 / tasks
+        print("      CPU s per 1,000 tasks: " + ", ".join(
+            f"{k} {(now[k] - self.last[k]) * per:.3f}" for k in now), flush=True)
+        spent = []
+        for query, (text, ms, calls) in statements.items():
+            _, ms_before, calls_before = self.statements.get(query, (text, 0.0, 0))
+            spent.append((ms - ms_before, calls - calls_before, text))
+        for ms, calls, text in sorted(spent, reverse=True)[:6]:
+            print(f"      {ms * per:8.1f} ms  {calls:>8,} calls  {ms / max(calls, 1):7.3f} ms/call"
+                  f"  {text}", flush=True)
+        self.last, self.statements = now, statements
+
+
 def mb(n):
     return f"{n / 2**20:,.1f} MB"
 
@@ -132,6 +187,8 @@ class Soak:
                 for key, value in STOCK.items():
                     conn.execute(f"alter system set {key} = '{value}'")
             conn.execute(LOG_AUTOVACUUM)
+            if self.args.profile:
+                conn.execute("alter system set shared_preload_libraries = 'pg_stat_statements'")
             conn.execute("select pg_reload_conf()")
             time.sleep(0.5)
             conn.execute("create database soak")
@@ -139,11 +196,17 @@ class Soak:
             self.settings = dict(conn.execute(
                 "select name, setting from pg_settings where name like 'autovacuum%' "
                 "or name in ('shared_buffers', 'max_wal_size', 'min_wal_size')").fetchall())
+        if self.args.profile:       # the library loads at a start only
+            embedded.stop(self.home)
+            admin = embedded.ensure_running(self.home)
         self.dsn = conninfo.make_conninfo(admin, dbname="soak")
         api.init_db(self.dsn)
         for n in range(self.args.monitors):
             api.register_operations(self.dsn, OPS, host=f"soak-{n + 1}")
         self.conn = psycopg.connect(self.dsn, autocommit=True)
+        if self.args.profile:
+            self.conn.execute("create extension pg_stat_statements")
+            self.profile = Profile(self)
         if self.args.task_options:
             self.conn.execute(f"alter table jobconsole.task set ({self.args.task_options})")
 
@@ -228,6 +291,8 @@ class Soak:
                       f"({wal[1] - last_wal[1]:,} full pages), checkpoints "
                       f"{wal[2] - last_wal[2]}", flush=True)
                 last_wal = wal
+                if a.profile:
+                    self.profile.print(size)
                 next_chunk += a.chunk
                 backlog_max = 0
             if done >= a.tasks:
@@ -315,6 +380,9 @@ def main():
                     help="keep the embedded server's autovacuum and WAL settings, not the stock ones")
     ap.add_argument("--task-options", metavar="OPTIONS",
                     help="try storage options on the task table first, e.g. 'fillfactor=70'")
+    ap.add_argument("--profile", action="store_true",
+                    help="per chunk: CPU per 1,000 tasks (server, monitors, this process) "
+                         "and the statements that took the server's time (pg_stat_statements)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary home and logs")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up on SIGTERM too

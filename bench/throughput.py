@@ -59,6 +59,26 @@ PLAIN_FINISH = "update plain_q set status = 'done', output = %s::jsonb, finished
 MONITOR = "import sys; from jobconsole.monitor import Monitor; sys.exit(Monitor(sys.argv[1], min_workers=2).run())"
 
 
+def new_database(server, name):
+    """The dsn of database `name` on `server`, made anew (dropped first if it exists)."""
+    drop_database(server, name)
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return conninfo.make_conninfo(server, dbname=name)
+
+
+def drop_database(server, name):
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("drop database if exists {} with (force)").format(
+            sql.Identifier(name)))
+
+
+def checkout():
+    """This checkout's commit, as `git describe` names it ('-dirty': with changes)."""
+    return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip() or "?"
+
+
 def rate(n, seconds):
     return n / seconds if seconds > 0 else float("inf")
 
@@ -258,15 +278,11 @@ def main():
         return baseline_worker(args.baseline_worker)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # clean up on SIGTERM too
 
-    dsn = conninfo.make_conninfo(args.dsn, dbname=args.db)
-    drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(args.db))
     with psycopg.connect(args.dsn, autocommit=True) as admin:
         server = admin.execute("select version()").fetchone()[0].split(" on ")[0]
-        admin.execute(drop)
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(args.db)))
-    commit = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip() or "?"
-    print(f"jobconsole {commit} benchmark: N={args.n}, {server}, database {args.db}", flush=True)
+    dsn = new_database(args.dsn, args.db)
+    print(f"jobconsole {checkout()} benchmark: N={args.n}, {server}, database {args.db}",
+          flush=True)
     bench = None
     try:
         api.init_db(dsn)
@@ -283,8 +299,7 @@ def main():
             bench.conn.close()
             table(bench.fig)
         db.close_pools()
-        with psycopg.connect(args.dsn, autocommit=True) as admin:
-            admin.execute(drop)
+        drop_database(args.dsn, args.db)
 
 
 if __name__ == "__main__":

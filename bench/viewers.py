@@ -13,6 +13,11 @@ are found in pg_stat_activity, sampled every second; their CPU time (from /proc:
 server is local) over the window is what the consoles cost PostgreSQL. Each console
 measures its own CPU over the same window.
 
+Meanwhile this process reads the overview's figures (what api.stats reads) every 2 s on
+a connection of its own: what an overview's refresh costs the database with the history
+at --tasks and tasks flowing at --rate (issue 14: under 50 ms of database time), as its
+server process's CPU time per read, and each read's wall time.
+
 Targets (issue 15): the consoles together cost PostgreSQL under 10% of one core, each
 console under 5% of one core on its host. It prints figures and asserts nothing.
 """
@@ -31,7 +36,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from jobconsole import api  # noqa: E402
+from jobconsole import api, stats  # noqa: E402
 import console_scale  # noqa: E402   one history of tasks for both benchmarks
 
 
@@ -101,6 +106,21 @@ class BackendCPU(threading.Thread):
         return sum(self.last[p] - self.first[p] for p in self.first)
 
 
+def time_stats(dsn, stop, took):
+    """The overview's figures read every 2 s on a connection of its own (what api.stats
+    does): each read's wall time appended to `took`, and at the end the database's CPU
+    time for all of them (its server process's, from /proc), as ("server", seconds)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        server = psutil.Process(conn.info.backend_pid)
+        before = server.cpu_times()
+        while not stop.wait(2.0):
+            t0 = time.perf_counter()
+            stats.read(conn)
+            took.append(time.perf_counter() - t0)
+        after = server.cpu_times()
+    took.append(("server", after.user + after.system - before.user - before.system))
+
+
 def feed(dsn, rate, stop):
     """--rate tasks a minute, a batch every 0.1 s."""
     per_batch, carry = rate / 600.0, 0.0
@@ -149,6 +169,10 @@ def main():
         time.sleep(5)                      # the monitor's workers are at full speed
         server = BackendCPU(dsn, "jobconsole viewer")
         server.start()
+        stats_took, stats_stop = [], threading.Event()
+        timer = threading.Thread(target=time_stats, args=(dsn, stats_stop, stats_took),
+                                 daemon=True)
+        timer.start()
         ended_before = api.count_tasks(dsn).get("done", 0)
         t0 = time.perf_counter()
         for c in consoles:
@@ -158,6 +182,8 @@ def main():
         elapsed = time.perf_counter() - t0
         server.running = False
         server.join()
+        stats_stop.set()
+        timer.join()
         ran = api.count_tasks(dsn).get("done", 0) - ended_before
     finally:
         stop.set()
@@ -178,6 +204,14 @@ def main():
         print(f"  console {i}: {r['cpu'] * 100:5.2f}% of a core, {r['loads']} loads")
     print(f"  worst console                       {worst * 100:6.2f}% of a core   "
           f"target < 5%    {'pass' if worst < 0.05 else 'MISS'}")
+    server_seconds = dict(t for t in stats_took if isinstance(t, tuple)).get("server")
+    ms = sorted(1000 * t for t in stats_took if not isinstance(t, tuple))
+    if ms and server_seconds is not None:
+        db = 1000 * server_seconds / len(ms)
+        print(f"  the overview's figures (stats.read), {len(ms)} reads: database CPU "
+              f"{db:.1f} ms a read   target < 50 ms   {'pass' if db < 50 else 'MISS'}")
+        print(f"    wall time, round trips and this busy machine's waits included: median "
+              f"{ms[len(ms) // 2]:.1f} ms, max {ms[-1]:.1f} ms")
 
 
 if __name__ == "__main__":
