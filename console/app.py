@@ -118,7 +118,7 @@ class JobConsole(App):
         """Build the overview, hidden, while the console idles after its first screen.
         A first visit otherwise composes it while the user waits: 200-260 ms at a million
         tasks (its widgets' styles, its footer), where switching to a built one takes
-        ~60 ms (bench/console_scale.py). Textual has no public call that builds a mode's
+        15-25 ms (bench/console_scale.py). Textual has no public call that builds a mode's
         screen without showing it: without this one, the first visit builds it."""
         if not self.is_running:
             # the timer fires on its own task: while the app shuts down, a new screen
@@ -126,8 +126,18 @@ class JobConsole(App):
             # RuntimeError at exit; CI saw it once in a thousand tests)
             return
         build = getattr(self, "_init_mode", None)
-        if build is not None and not self.built("overview"):   # the console opened on it
-            build("overview")
+        if build is None or self.built("overview"):    # the console opened on it
+            return
+        styles = getattr(self, "_css_update_count", None)
+        build("overview")
+        [screen] = self.built("overview")
+        if styles is not None and hasattr(screen, "_css_update_count"):
+            # Textual restyles the whole app at a screen's first showing (the stylesheet
+            # parsed again, every node of every view updated: 60-100 ms at a million
+            # tasks) unless the screen is marked styled as of the app's stylesheet. Its
+            # widgets took their styles from that stylesheet as they mounted, and a later
+            # change of theme moves the app's count past this one, as Textual expects.
+            screen._css_update_count = styles
 
     def built(self, mode):
         """The screens of view `mode`: none before it is first visited or built."""

@@ -628,6 +628,34 @@ async def test_the_overview_is_built_while_the_console_idles_and_the_tasks_view_
         assert app.focused is table and table.cursor_row == 1
 
 
+async def test_the_overview_built_ahead_shows_without_restyling_the_console_yet_takes_a_new_theme(
+        dsn):
+    api.schedule(dsn, "double", 1)      # the console opens on the tasks
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.built("overview"), what="the overview, built hidden")
+        [overview] = app.built("overview")
+        assert app.current_mode == "tasks"
+        restyled = []
+        restyle = app.refresh_css
+        app.refresh_css = lambda *a, **k: (restyled.append(app.screen), restyle(*a, **k))
+        await pilot.press("0")
+        await until(pilot, lambda: app.screen is overview, what="the overview")
+        # its widgets took their styles as they mounted: the whole console is not
+        # restyled for its first showing (Textual's default, 60-100 ms)
+        assert restyled == []
+        await pilot.press("1")
+        await until(pilot, lambda: app.current_mode == "tasks", what="the tasks view")
+        old = overview.styles.background
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.press("0")
+        await until(pilot, lambda: app.screen is overview, what="the overview again")
+        # a theme changed while it was hidden reaches it when it shows
+        assert overview.styles.background != old
+        assert overview.styles.background == app.built("tasks")[0].styles.background
+
+
 async def test_a_console_that_quits_as_the_overview_would_be_built_exits_cleanly(
         dsn, monkeypatch):
     # the build's timer has its own task: here it fires while Textual closes the views'
