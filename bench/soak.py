@@ -2,6 +2,7 @@
 and does the task table stay as small as its live rows?
 
     python bench/soak.py [--tasks 1000000] [--rate R] [--monitors 2] [--workers 2] [--profile]
+                         [--server-setting NAME=VALUE ...]
 
 It starts a PostgreSQL of its own (the embedded server in a temporary home, removed at
 the end), with autovacuum on and WAL sized at PostgreSQL's stock settings rather than
@@ -143,8 +144,13 @@ class Profile:
         monitors = sum(tree(psutil.Process(p.pid)) for p in self.soak.monitors
                        if p.poll() is None)
         me = psutil.Process().cpu_times()
+        machine = psutil.cpu_times()
         return {"server": tree(self.postmaster, reaped=True), "monitors": monitors,
-                "feeder": me.user + me.system}
+                "feeder": me.user + me.system,
+                # all of the machine's cores: what the three above leave is other work's
+                "machine": machine.user + machine.nice + machine.system + machine.irq
+                + machine.softirq + machine.steal,
+                "idle": machine.idle + machine.iowait}
 
     def read_statements(self):
         return {r[0]: r[1:] for r in self.soak.conn.execute(self.STATEMENTS)}
@@ -152,8 +158,12 @@ class Profile:
     def print(self, tasks):
         now, statements = self.cpu(), self.read_statements()
         per = 1000 / tasks
+        spent_cpu = {k: now[k] - self.last[k] for k in now}
+        others = spent_cpu["machine"] - sum(spent_cpu[k] for k in ("server", "monitors", "feeder"))
         print("      CPU s per 1,000 tasks: " + ", ".join(
-            f"{k} {(now[k] - self.last[k]) * per:.3f}" for k in now), flush=True)
+            f"{k} {spent_cpu[k] * per:.3f}" for k in ("server", "monitors", "feeder"))
+            + f", other work {others * per:.3f}, cores idle "
+            f"{spent_cpu['idle'] / (spent_cpu['idle'] + spent_cpu['machine']):.0%}", flush=True)
         spent = []
         for query, (text, ms, calls) in statements.items():
             _, ms_before, calls_before = self.statements.get(query, (text, 0.0, 0))
@@ -187,18 +197,22 @@ class Soak:
                 for key, value in STOCK.items():
                     conn.execute(f"alter system set {key} = '{value}'")
             conn.execute(LOG_AUTOVACUUM)
+            for key, value in self.args.server_setting:
+                conn.execute(f"alter system set {key} = '{value}'")
             if self.args.profile:
                 conn.execute("alter system set shared_preload_libraries = 'pg_stat_statements'")
             conn.execute("select pg_reload_conf()")
             time.sleep(0.5)
             conn.execute("create database soak")
-            self.server = conn.execute("select version()").fetchone()[0].split(" on ")[0]
-            self.settings = dict(conn.execute(
-                "select name, setting from pg_settings where name like 'autovacuum%' "
-                "or name in ('shared_buffers', 'max_wal_size', 'min_wal_size')").fetchall())
-        if self.args.profile:       # the library loads at a start only
+        if self.args.profile or self.args.server_setting:   # some take effect at a start only
             embedded.stop(self.home)
             admin = embedded.ensure_running(self.home)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            self.server = conn.execute("select version()").fetchone()[0].split(" on ")[0]
+            self.settings = dict(conn.execute(
+                "select name, current_setting(name) from pg_settings where name like "
+                "'autovacuum%' or name in ('shared_buffers', 'max_wal_size', "
+                "'min_wal_size')").fetchall())
         self.dsn = conninfo.make_conninfo(admin, dbname="soak")
         api.init_db(self.dsn)
         for n in range(self.args.monitors):
@@ -380,6 +394,10 @@ def main():
                     help="keep the embedded server's autovacuum and WAL settings, not the stock ones")
     ap.add_argument("--task-options", metavar="OPTIONS",
                     help="try storage options on the task table first, e.g. 'fillfactor=70'")
+    ap.add_argument("--server-setting", metavar="NAME=VALUE", action="append", default=[],
+                    type=lambda s: tuple(s.split("=", 1)),
+                    help="a setting of the server for this run, e.g. shared_buffers=1GB "
+                         "(repeatable; the server restarts to take it)")
     ap.add_argument("--profile", action="store_true",
                     help="per chunk: CPU per 1,000 tasks (server, monitors, this process) "
                          "and the statements that took the server's time (pg_stat_statements)")
