@@ -199,7 +199,7 @@ class JobConsole(App):
         target = stack[-1] if stack else None
         self._switches += 1
         if mode == self.current_mode or not isinstance(target, LiveScreen) \
-                or self.paused or not target.stale():
+                or self.paused or target.SHOW_AT_ONCE or not target.stale():
             return super().switch_mode(mode)
         switched, request, origin = False, self._switches, self.screen
 

@@ -26,6 +26,9 @@ READ_SHARE = 0.1    # ...and at most this share of the time spent reading for ch
 
 class LiveScreen(Screen):
     WATCHES = frozenset()   # kinds of change that make this screen reload
+    # Shown at once when switched to, its last figures and then the fresh ones, rather
+    # than after a read: for a screen whose new data moves nothing under the cursor.
+    SHOW_AT_ONCE = False
 
     def __init__(self):
         super().__init__()
@@ -105,8 +108,12 @@ class LiveScreen(Screen):
         """Whether a kind of data it shows changed since its last load began."""
         return self._seen != self.app.changes_of(self.WATCHES)
 
+    def outdated(self):
+        """Whether to read again as it shows: by default, when something it shows changed."""
+        return self.stale()
+
     def on_screen_resume(self):
-        if self.stale():
+        if self.outdated():
             self.reload()
 
     @work(thread=True, group="load")

@@ -656,6 +656,40 @@ async def test_the_overview_built_ahead_shows_without_restyling_the_console_yet_
         assert overview.styles.background == app.built("tasks")[0].styles.background
 
 
+async def test_the_overview_shows_at_once_with_its_last_figures_then_the_fresh_ones(
+        dsn, sql_conn, monkeypatch):
+    import jobconsole.console.app as console_app
+    monkeypatch.setattr(console_app, "PREFETCH_WAIT", 30.0)   # no switch by the clock
+    task = api.schedule(dsn, "double", 1)
+    app = JobConsole(dsn)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.built("overview") and app.built("overview")[0].loads,
+                    what="the overview, built hidden with its figures")
+        [overview] = app.built("overview")
+        done = overview.query_one("#done-label")
+        assert str(done.render()).split()[-1] == "0"
+        reading, read = threading.Event(), threading.Event()
+        stats = app.source.stats
+
+        def slow_stats():
+            reading.set()
+            read.wait(30)     # past until's 10 s: a switch that waits for it fails
+            return stats()
+        monkeypatch.setattr(app.source, "stats", slow_stats)
+        sql_conn.execute("update jobconsole.task set status = 'done', started = now(), "
+                         "finished = now() where id = %s", (task.id,))
+        await until(pilot, lambda: app.built("tasks")[0].stale() or overview.stale(),
+                    what="the change announced")
+        await pilot.press("0")
+        # shown while its read is still on its way, with what it had
+        await until(pilot, lambda: app.screen is overview and reading.is_set(),
+                    what="the overview, at once")
+        assert str(done.render()).split()[-1] == "0"
+        read.set()
+        await until(pilot, lambda: str(done.render()).split()[-1] == "1",
+                    what="the fresh figures")
+
+
 async def test_a_console_that_quits_as_the_overview_would_be_built_exits_cleanly(
         dsn, monkeypatch):
     # the build's timer has its own task: here it fires while Textual closes the views'
